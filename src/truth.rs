@@ -1,0 +1,202 @@
+//! A backend-neutral picture of an account's state in the shape of the reporting schema.
+//!
+//! The simulator renders its ground truth as a [`Snapshot`], the mirror renders its tables as
+//! one too, and [`diff`] lists every difference. Tests, `demo` and `verify` rely on it to prove
+//! that the mirror converged. Only what reconciliation can repair is compared: contacts and
+//! their tags, custom field values and list memberships, deals, and the dimension tables.
+//! Notes and tasks arrive by webhook only and are not part of the comparison.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A contact as the reporting schema shows it. Empty strings are normalised to `None`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactTruth {
+    /// `contacts.email`
+    pub email: Option<String>,
+    /// `contacts.first_name`
+    pub first_name: Option<String>,
+    /// `contacts.last_name`
+    pub last_name: Option<String>,
+    /// `contacts.phone`
+    pub phone: Option<String>,
+    /// Names of the tags the contact has now (`contact_tags.tag`).
+    pub tags: BTreeSet<String>,
+    /// Non-empty custom field values by field id (`contact_field_values`).
+    pub field_values: BTreeMap<i64, String>,
+    /// List memberships: list id to status (`contact_lists`).
+    pub lists: BTreeMap<i64, i32>,
+}
+
+/// A deal as the reporting schema shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DealTruth {
+    /// `deals.title`
+    pub title: Option<String>,
+    /// `deals.value_cents`
+    pub value_cents: Option<i64>,
+    /// `deals.currency`, lower case.
+    pub currency: Option<String>,
+    /// `deals.pipeline_id`
+    pub pipeline_id: Option<i64>,
+    /// `deals.stage_id`
+    pub stage_id: Option<i64>,
+    /// `deals.owner_id`
+    pub owner_id: Option<i64>,
+    /// `deals.contact_id`
+    pub contact_id: Option<i64>,
+    /// `deals.status`: 0 open, 1 won, 2 lost.
+    pub status: Option<i32>,
+}
+
+/// A custom contact field definition (`fields`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldTruth {
+    /// `fields.title`
+    pub title: String,
+    /// `fields.perstag`
+    pub perstag: Option<String>,
+    /// `fields.type`
+    pub field_type: Option<String>,
+}
+
+/// A deal stage (`stages`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageTruth {
+    /// `stages.pipeline_id`
+    pub pipeline_id: Option<i64>,
+    /// `stages.title`
+    pub title: String,
+}
+
+/// Everything the comparison looks at. Deleted contacts and deals are absent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// Live contacts by id.
+    pub contacts: BTreeMap<i64, ContactTruth>,
+    /// Live deals by id.
+    pub deals: BTreeMap<i64, DealTruth>,
+    /// Contact tags: name to ActiveCampaign id.
+    pub tags: BTreeMap<String, i64>,
+    /// Lists: id to name.
+    pub lists: BTreeMap<i64, String>,
+    /// Custom contact fields by id.
+    pub fields: BTreeMap<i64, FieldTruth>,
+    /// Pipelines: id to title.
+    pub pipelines: BTreeMap<i64, String>,
+    /// Stages by id.
+    pub stages: BTreeMap<i64, StageTruth>,
+}
+
+/// One way in which the mirror differs from the truth.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Difference {
+    /// The table the difference is in (`contacts`, `deals`, `tags`, …).
+    pub table: &'static str,
+    /// The row's key.
+    pub key: String,
+    /// What differs, in words.
+    pub what: String,
+}
+
+impl fmt::Display for Difference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: {}", self.table, self.key, self.what)
+    }
+}
+
+/// Normalises an optional string the way the comparison sees it: empty means absent.
+pub fn norm(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.is_empty())
+}
+
+/// Lists every difference between `mirror` and `truth`. Tags known only to the mirror
+/// (learned from webhooks, never seen upstream) are not differences.
+pub fn diff(mirror: &Snapshot, truth: &Snapshot) -> Vec<Difference> {
+    let mut out = Vec::new();
+    diff_map(&mut out, "contacts", &mirror.contacts, &truth.contacts);
+    diff_map(&mut out, "deals", &mirror.deals, &truth.deals);
+    diff_map(&mut out, "lists", &mirror.lists, &truth.lists);
+    diff_map(&mut out, "fields", &mirror.fields, &truth.fields);
+    diff_map(&mut out, "pipelines", &mirror.pipelines, &truth.pipelines);
+    diff_map(&mut out, "stages", &mirror.stages, &truth.stages);
+    for (name, id) in &truth.tags {
+        match mirror.tags.get(name) {
+            Some(m) if m == id => {}
+            Some(m) => out.push(Difference {
+                table: "tags",
+                key: name.clone(),
+                what: format!("id {m} in the mirror, {id} upstream"),
+            }),
+            None => out.push(Difference {
+                table: "tags",
+                key: name.clone(),
+                what: "missing from the mirror".into(),
+            }),
+        }
+    }
+    out
+}
+
+fn diff_map<K, V>(
+    out: &mut Vec<Difference>,
+    table: &'static str,
+    mirror: &BTreeMap<K, V>,
+    truth: &BTreeMap<K, V>,
+) where
+    K: Ord + fmt::Display,
+    V: PartialEq + fmt::Debug,
+{
+    for (key, want) in truth {
+        match mirror.get(key) {
+            None => out.push(Difference {
+                table,
+                key: key.to_string(),
+                what: "missing from the mirror".into(),
+            }),
+            Some(have) if have != want => out.push(Difference {
+                table,
+                key: key.to_string(),
+                what: format!("mirror has {have:?}, upstream has {want:?}"),
+            }),
+            Some(_) => {}
+        }
+    }
+    for key in mirror.keys() {
+        if !truth.contains_key(key) {
+            out.push(Difference {
+                table,
+                key: key.to_string(),
+                what: "present in the mirror, gone upstream".into(),
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identical_snapshots_have_no_differences() {
+        let mut s = Snapshot::default();
+        s.contacts.insert(1, ContactTruth::default());
+        s.tags.insert("vip".into(), 4);
+        assert!(diff(&s, &s.clone()).is_empty());
+    }
+
+    #[test]
+    fn missing_extra_and_changed_rows_are_each_reported() {
+        let mut truth = Snapshot::default();
+        truth.contacts.insert(1, ContactTruth::default());
+        truth.contacts.insert(2, ContactTruth::default());
+        let mut mirror = truth.clone();
+        mirror.contacts.remove(&1);
+        mirror.contacts.insert(3, ContactTruth::default());
+        mirror.contacts.get_mut(&2).expect("inserted above").email = Some("x@example.com".into());
+        let d = diff(&mirror, &truth);
+        assert_eq!(d.len(), 3, "{d:?}");
+    }
+}
