@@ -1,4 +1,8 @@
 //! acmirror: a local SQL mirror of an ActiveCampaign account, fed by webhooks and repaired by
 //! reconciliation against the REST API v3.
 
+pub mod config;
+pub mod db;
+pub mod mirror;
 pub mod truth;
+pub mod webhook;

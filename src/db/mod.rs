@@ -1,0 +1,330 @@
+//! Database access: one connection type over SQLite and PostgreSQL, chosen by the URL.
+//!
+//! Queries are written once against [`DbConn`] (diesel's multi-backend connection). Upserts
+//! (`INSERT … ON CONFLICT … DO UPDATE … WHERE`), which diesel's multi-backend query builder
+//! cannot express, are written once inside [`with_backend!`], which expands the same
+//! expression for each concrete connection type.
+
+pub mod meta;
+pub mod migrate;
+pub mod schema;
+
+use std::fmt;
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::r2d2::{self, ManageConnection, R2D2Connection};
+use diesel::{Connection, PgConnection, SqliteConnection};
+use secrecy::{ExposeSecret, SecretString};
+
+/// A connection to either backend.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    /// PostgreSQL, for several replicas sharing one database.
+    Pg(PgConnection),
+    /// SQLite, the embedded default.
+    Sqlite(SqliteConnection),
+}
+
+/// A pool of connections.
+pub type Pool = r2d2::Pool<Manager>;
+/// A connection checked out of the pool.
+pub type PooledConn = r2d2::PooledConnection<Manager>;
+
+/// Runs `$body` with `$c` bound to the concrete connection inside `$conn` (a `&mut DbConn`).
+/// The body is compiled once per backend, which is how upserts are written once.
+#[macro_export]
+macro_rules! with_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConn::Pg($c) => $body,
+            $crate::db::DbConn::Sqlite($c) => $body,
+        }
+    };
+}
+
+/// Which database engine a URL names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// PostgreSQL.
+    Postgres,
+    /// SQLite.
+    Sqlite,
+}
+
+/// A parsed `ACMIRROR_DATABASE_URL`. The backend is decided by the prefix, never by trying
+/// each backend in turn (SQLite would accept any string as a file name).
+#[derive(Clone)]
+pub enum DatabaseUrl {
+    /// A SQLite file path.
+    Sqlite(String),
+    /// A PostgreSQL connection URL; it may hold a password, so it is kept secret.
+    Postgres(SecretString),
+}
+
+impl DatabaseUrl {
+    /// Parses a database URL: `postgres://…`/`postgresql://…`, `sqlite://PATH`, or a path.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Err(
+                "ACMIRROR_DATABASE_URL is empty; give a SQLite file path or a postgres:// URL"
+                    .into(),
+            );
+        }
+        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            return Ok(Self::Postgres(SecretString::from(raw.to_owned())));
+        }
+        if let Some(path) = raw
+            .strip_prefix("sqlite://")
+            .or_else(|| raw.strip_prefix("sqlite:"))
+        {
+            if path.is_empty() {
+                return Err("ACMIRROR_DATABASE_URL: sqlite:// needs a file path after it".into());
+            }
+            return Ok(Self::Sqlite(path.to_owned()));
+        }
+        if let Some((scheme, _)) = raw.split_once("://") {
+            return Err(format!(
+                "ACMIRROR_DATABASE_URL: unsupported scheme {scheme:?}; use a SQLite file path, sqlite://PATH or postgres://…"
+            ));
+        }
+        Ok(Self::Sqlite(raw.to_owned()))
+    }
+
+    /// The backend this URL names.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::Sqlite(_) => Backend::Sqlite,
+            Self::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// The URL with any password replaced by `***`, fit for logs.
+    pub fn redacted(&self) -> String {
+        match self {
+            Self::Sqlite(path) => path.clone(),
+            Self::Postgres(url) => redact_password(url.expose_secret()),
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+fn redact_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            // set_password only fails for URLs that cannot carry one, which this one did.
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        Ok(u) => u.to_string(),
+        Err(_) => "postgres://(unparsable URL)".into(),
+    }
+}
+
+/// Opens connections for the pool and prepares SQLite ones.
+pub struct Manager {
+    url: DatabaseUrl,
+}
+
+/// SQLite settings applied to every connection.
+///
+/// `synchronous = FULL` makes every commit durable across power loss as well as process
+/// crashes: the webhook endpoint answers 200 only after the commit, and group commit shares
+/// one fsync among many deliveries, so the stronger setting costs little.
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL;
+PRAGMA synchronous = FULL;
+PRAGMA busy_timeout = 15000;
+PRAGMA foreign_keys = ON;
+PRAGMA temp_store = MEMORY;
+PRAGMA cache_size = -16000;";
+
+impl ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, r2d2::Error> {
+        match &self.url {
+            DatabaseUrl::Sqlite(path) => {
+                let mut conn =
+                    SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
+                conn.batch_execute(SQLITE_PRAGMAS)
+                    .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConn::Sqlite(conn))
+            }
+            DatabaseUrl::Postgres(url) => PgConnection::establish(url.expose_secret())
+                .map(DbConn::Pg)
+                .map_err(r2d2::Error::ConnectionError),
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
+        conn.ping().map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        std::thread::panicking() || conn.is_broken()
+    }
+}
+
+/// Pool settings.
+#[derive(Clone, Debug)]
+pub struct PoolOptions {
+    /// Most connections open at once.
+    pub max_size: u32,
+    /// How long to wait for a free connection.
+    pub timeout: Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        Self {
+            max_size: 8,
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Builds a pool; fails with the database's own message when it cannot connect.
+pub fn connect(url: &DatabaseUrl, opts: &PoolOptions) -> anyhow::Result<Pool> {
+    use anyhow::Context;
+    if let DatabaseUrl::Sqlite(path) = url {
+        if let Some(dir) = std::path::Path::new(path).parent() {
+            if !dir.as_os_str().is_empty() && !dir.exists() {
+                anyhow::bail!(
+                    "the directory of the SQLite database {path:?} does not exist; create it or set ACMIRROR_DATABASE_URL"
+                );
+            }
+        }
+    }
+    // A SQLite file has one writer at a time; a few connections serve readers and writers.
+    let max_size = match url.backend() {
+        Backend::Sqlite => opts.max_size.min(8),
+        Backend::Postgres => opts.max_size,
+    };
+    let manager = Manager { url: url.clone() };
+    let pool = r2d2::Pool::builder()
+        .max_size(max_size)
+        .connection_timeout(opts.timeout)
+        .build(manager)
+        .with_context(|| format!("Failed to connect to the database {}", url.redacted()))?;
+    Ok(pool)
+}
+
+impl DbConn {
+    /// The backend of this connection.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::Pg(_) => Backend::Postgres,
+            Self::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+}
+
+/// Runs `f` in a write transaction. On SQLite the transaction starts with `BEGIN IMMEDIATE`
+/// so that it takes the write lock up front and waits for it (busy_timeout) instead of failing
+/// with SQLITE_BUSY when a read transaction later tries to write.
+pub fn write_tx<T, E>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        DbConn::Pg(c) => AnsiTransactionManager::begin_transaction(c)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            <DbConn as Connection>::TransactionManager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(err) => {
+            // The original error matters more than a failed rollback, which leaves the
+            // connection marked broken so the pool discards it.
+            let _ = <DbConn as Connection>::TransactionManager::rollback_transaction(conn);
+            Err(err)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_pick_their_backend_by_prefix() {
+        assert_eq!(
+            DatabaseUrl::parse("acmirror.db").map(|u| u.backend()),
+            Ok(Backend::Sqlite)
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:///tmp/x.db").map(|u| u.backend()),
+            Ok(Backend::Sqlite)
+        );
+        assert_eq!(
+            DatabaseUrl::parse("postgresql://u:p@h/db").map(|u| u.backend()),
+            Ok(Backend::Postgres)
+        );
+        assert!(DatabaseUrl::parse("mysql://h/db").is_err());
+        assert!(DatabaseUrl::parse("postgress://h/db").is_err());
+    }
+
+    #[test]
+    fn sqlite_url_keeps_the_path_after_the_scheme() {
+        match DatabaseUrl::parse("sqlite:///var/lib/acmirror.db") {
+            Ok(DatabaseUrl::Sqlite(p)) => assert_eq!(p, "/var/lib/acmirror.db"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn postgres_password_never_shows() {
+        let url = DatabaseUrl::parse("postgres://acm:hunter2@db.internal:5432/acm").expect("valid");
+        assert!(!format!("{url:?}").contains("hunter2"));
+        assert!(!url.redacted().contains("hunter2"));
+        assert!(url.redacted().contains("db.internal"));
+    }
+}
+
+/// Executes an upsert over many rows: one multi-row statement on PostgreSQL; one statement per
+/// row on SQLite, where diesel cannot combine a multi-row `VALUES` with `ON CONFLICT` (the
+/// single-row statement is prepared once and cached, and all rows share the caller's
+/// transaction, so the cost is one step per row, not one commit). `$v` is bound to the whole
+/// slice or to one row; `$stmt` is the statement without `.execute`.
+#[macro_export]
+macro_rules! upsert_rows {
+    ($conn:expr, $rows:expr, |$v:ident| $stmt:expr) => {{
+        let rows = $rows;
+        match $conn {
+            $crate::db::DbConn::Pg(c) => {
+                let $v = rows;
+                $stmt.execute(c)
+            }
+            $crate::db::DbConn::Sqlite(c) => {
+                let mut total = 0usize;
+                let mut failed = None;
+                for one in rows.iter() {
+                    let $v = one;
+                    match $stmt.execute(c) {
+                        Ok(n) => total += n,
+                        Err(e) => {
+                            failed = Some(e);
+                            break;
+                        }
+                    }
+                }
+                match failed {
+                    Some(e) => Err(e),
+                    None => Ok(total),
+                }
+            }
+        }
+    }};
+}

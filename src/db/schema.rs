@@ -1,0 +1,227 @@
+//! The diesel table definitions, shared by both backends. Written by hand to match
+//! `migrations/sqlite` and `migrations/postgres`, which create the same tables and columns.
+
+diesel::table! {
+    /// Key-value settings the daemon keeps for itself (the generated webhook secret).
+    acmirror_meta (key) {
+        key -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    /// Contacts; `updated_at` is the source time of the scalar state held.
+    contacts (id) {
+        id -> BigInt,
+        email -> Nullable<Text>,
+        first_name -> Nullable<Text>,
+        last_name -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        created_at -> Nullable<Timestamp>,
+        updated_at -> Nullable<Timestamp>,
+        deleted_at -> Nullable<Timestamp>,
+        synced_at -> Timestamp,
+        seen_run -> Nullable<BigInt>,
+        tags_updated_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// Tag names, with ActiveCampaign's id once known.
+    tags (name) {
+        name -> Text,
+        id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    /// Contact-tag pairs with a version each; `present = false` is a tombstone.
+    contact_tag_states (contact_id, tag) {
+        contact_id -> BigInt,
+        tag -> Text,
+        present -> Bool,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Custom contact field definitions.
+    fields (id) {
+        id -> BigInt,
+        title -> Text,
+        perstag -> Nullable<Text>,
+        #[sql_name = "type"]
+        field_type -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// Custom field values per contact, versioned.
+    contact_field_values (contact_id, field_id) {
+        contact_id -> BigInt,
+        field_id -> BigInt,
+        value -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Mailing lists.
+    lists (id) {
+        id -> BigInt,
+        name -> Text,
+    }
+}
+
+diesel::table! {
+    /// List memberships, versioned.
+    contact_lists (contact_id, list_id) {
+        contact_id -> BigInt,
+        list_id -> BigInt,
+        status -> Integer,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Deal pipelines.
+    pipelines (id) {
+        id -> BigInt,
+        title -> Text,
+    }
+}
+
+diesel::table! {
+    /// Deal stages.
+    stages (id) {
+        id -> BigInt,
+        pipeline_id -> Nullable<BigInt>,
+        title -> Text,
+    }
+}
+
+diesel::table! {
+    /// Deals; `updated_at` is the source time of the state held.
+    deals (id) {
+        id -> BigInt,
+        title -> Nullable<Text>,
+        value_cents -> Nullable<BigInt>,
+        currency -> Nullable<Text>,
+        pipeline_id -> Nullable<BigInt>,
+        stage_id -> Nullable<BigInt>,
+        owner_id -> Nullable<BigInt>,
+        contact_id -> Nullable<BigInt>,
+        status -> Nullable<Integer>,
+        created_at -> Nullable<Timestamp>,
+        updated_at -> Nullable<Timestamp>,
+        deleted_at -> Nullable<Timestamp>,
+        synced_at -> Timestamp,
+        seen_run -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    /// Notes on deals.
+    deal_notes (id) {
+        id -> BigInt,
+        deal_id -> BigInt,
+        note -> Text,
+        created_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// Tasks on deals.
+    deal_tasks (id) {
+        id -> BigInt,
+        deal_id -> BigInt,
+        task_type -> Nullable<Text>,
+        title -> Nullable<Text>,
+        note -> Nullable<Text>,
+        due_at -> Nullable<Timestamp>,
+        done_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Notes on contacts, one per delivery that carried one.
+    contact_notes (id) {
+        id -> BigInt,
+        contact_id -> BigInt,
+        note -> Text,
+        created_at -> Nullable<Timestamp>,
+        event_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// Every webhook delivery, as received.
+    webhook_events (id) {
+        id -> BigInt,
+        body_sha256 -> Text,
+        event_type -> Nullable<Text>,
+        occurred_at -> Nullable<Timestamp>,
+        received_at -> Timestamp,
+        last_received_at -> Timestamp,
+        initiated_from -> Nullable<Text>,
+        contact_id -> Nullable<BigInt>,
+        deal_id -> Nullable<BigInt>,
+        status -> Text,
+        error -> Nullable<Text>,
+        deliveries -> Integer,
+        applied_at -> Nullable<Timestamp>,
+        body -> Binary,
+    }
+}
+
+diesel::table! {
+    /// Reconciliation runs.
+    sync_runs (id) {
+        id -> BigInt,
+        mode -> Text,
+        #[sql_name = "trigger"]
+        run_trigger -> Text,
+        started_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+        status -> Text,
+        api_requests -> BigInt,
+        records_fetched -> BigInt,
+        records_changed -> BigInt,
+        records_deleted -> BigInt,
+        error -> Nullable<Text>,
+        scope -> Text,
+        checkpoint -> Text,
+        watermark -> Nullable<Timestamp>,
+        heartbeat_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// Named locks with an expiry (reconciliation exclusivity on SQLite).
+    leases (name) {
+        name -> Text,
+        holder -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    contacts,
+    tags,
+    contact_tag_states,
+    fields,
+    contact_field_values,
+    lists,
+    contact_lists,
+    pipelines,
+    stages,
+    deals,
+    deal_notes,
+    deal_tasks,
+    contact_notes,
+    webhook_events,
+    sync_runs,
+    leases,
+    acmirror_meta,
+);

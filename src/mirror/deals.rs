@@ -1,0 +1,337 @@
+//! Deals, their notes and tasks, and contact notes.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+use diesel::upsert::excluded;
+
+use super::OnlyIf;
+use super::{coalesce_ts, SourceTime, CHUNK};
+use crate::db::schema::{contact_notes, deal_notes, deal_tasks, deals};
+use crate::db::DbConn;
+use crate::{upsert_rows, with_backend};
+
+/// A deal as of `source_time`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DealState {
+    /// ActiveCampaign's id.
+    pub id: i64,
+    /// Title.
+    pub title: Option<String>,
+    /// Value in cents.
+    pub value_cents: Option<i64>,
+    /// Lower-case ISO currency code.
+    pub currency: Option<String>,
+    /// Pipeline (deal group) id.
+    pub pipeline_id: Option<i64>,
+    /// Stage id.
+    pub stage_id: Option<i64>,
+    /// Owner (user) id.
+    pub owner_id: Option<i64>,
+    /// Primary contact id.
+    pub contact_id: Option<i64>,
+    /// 0 open, 1 won, 2 lost.
+    pub status: Option<i32>,
+    /// Creation time.
+    pub created_at: Option<SourceTime>,
+    /// When this state became true upstream.
+    pub source_time: SourceTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = deals, treat_none_as_default_value = false)]
+struct NewDeal<'a> {
+    id: i64,
+    title: Option<&'a str>,
+    value_cents: Option<i64>,
+    currency: Option<&'a str>,
+    pipeline_id: Option<i64>,
+    stage_id: Option<i64>,
+    owner_id: Option<i64>,
+    contact_id: Option<i64>,
+    status: Option<i32>,
+    created_at: Option<SourceTime>,
+    updated_at: Option<SourceTime>,
+    deleted_at: Option<SourceTime>,
+    synced_at: SourceTime,
+}
+
+/// Writes deals whose state is at least as new as the mirror's; returns the rows written.
+pub fn upsert(conn: &mut DbConn, rows: &[DealState], now: SourceTime) -> QueryResult<usize> {
+    let mut newest: HashMap<i64, &DealState> = HashMap::with_capacity(rows.len());
+    for row in rows {
+        match newest.get(&row.id) {
+            Some(have) if have.source_time > row.source_time => {}
+            _ => {
+                newest.insert(row.id, row);
+            }
+        }
+    }
+    let mut rows: Vec<&DealState> = newest.into_values().collect();
+    rows.sort_by_key(|r| r.id);
+    let mut written = 0;
+    for chunk in rows.chunks(CHUNK) {
+        let new: Vec<NewDeal<'_>> = chunk
+            .iter()
+            .map(|r| NewDeal {
+                id: r.id,
+                title: r.title.as_deref(),
+                value_cents: r.value_cents,
+                currency: r.currency.as_deref(),
+                pipeline_id: r.pipeline_id,
+                stage_id: r.stage_id,
+                owner_id: r.owner_id,
+                contact_id: r.contact_id,
+                status: r.status,
+                created_at: r.created_at,
+                updated_at: Some(r.source_time),
+                deleted_at: None,
+                synced_at: now,
+            })
+            .collect();
+        written += upsert_rows!(&mut *conn, &new, |v| diesel::insert_into(deals::table)
+            .values(v)
+            .on_conflict(deals::id)
+            .do_update()
+            .set((
+                deals::title.eq(excluded(deals::title)),
+                deals::value_cents.eq(excluded(deals::value_cents)),
+                deals::currency.eq(excluded(deals::currency)),
+                deals::pipeline_id.eq(excluded(deals::pipeline_id)),
+                deals::stage_id.eq(excluded(deals::stage_id)),
+                deals::owner_id.eq(excluded(deals::owner_id)),
+                deals::contact_id.eq(excluded(deals::contact_id)),
+                deals::status.eq(excluded(deals::status)),
+                deals::created_at.eq(coalesce_ts(excluded(deals::created_at), deals::created_at)),
+                deals::updated_at.eq(excluded(deals::updated_at)),
+                deals::deleted_at.eq(None::<SourceTime>),
+                deals::synced_at.eq(excluded(deals::synced_at)),
+            ))
+            .only_if(
+                deals::updated_at
+                    .is_null()
+                    .or(deals::updated_at.le(excluded(deals::updated_at)))
+            ))?;
+    }
+    Ok(written)
+}
+
+/// The state the mirror holds for these deal ids.
+pub fn load(conn: &mut DbConn, ids: &[i64]) -> QueryResult<HashMap<i64, DealState>> {
+    type Row = (
+        i64,
+        Option<String>,
+        Option<i64>,
+        Option<String>,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+        Option<i32>,
+        Option<SourceTime>,
+        Option<SourceTime>,
+    );
+    let rows: Vec<Row> = deals::table
+        .filter(deals::id.eq_any(ids))
+        .select((
+            deals::id,
+            deals::title,
+            deals::value_cents,
+            deals::currency,
+            deals::pipeline_id,
+            deals::stage_id,
+            deals::owner_id,
+            deals::contact_id,
+            deals::status,
+            deals::created_at,
+            deals::updated_at,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(
+                id,
+                title,
+                value_cents,
+                currency,
+                pipeline_id,
+                stage_id,
+                owner_id,
+                contact_id,
+                status,
+                created_at,
+                updated_at,
+            )| {
+                let state = DealState {
+                    id,
+                    title,
+                    value_cents,
+                    currency,
+                    pipeline_id,
+                    stage_id,
+                    owner_id,
+                    contact_id,
+                    status,
+                    created_at,
+                    source_time: updated_at.unwrap_or_default(),
+                };
+                (id, state)
+            },
+        )
+        .collect())
+}
+
+/// Records that a full run saw these deal ids upstream.
+pub fn mark_seen(conn: &mut DbConn, ids: &[i64], run_id: i64) -> QueryResult<usize> {
+    diesel::update(deals::table.filter(deals::id.eq_any(ids)))
+        .set(deals::seen_run.eq(run_id))
+        .execute(conn)
+}
+
+/// Live deals that full run `run_id` did not see and that did not change since it started.
+pub fn unseen(conn: &mut DbConn, run_id: i64, run_started: SourceTime) -> QueryResult<Vec<i64>> {
+    deals::table
+        .filter(deals::deleted_at.is_null())
+        .filter(deals::seen_run.is_null().or(deals::seen_run.ne(run_id)))
+        .filter(
+            deals::updated_at
+                .is_null()
+                .or(deals::updated_at.lt(run_started)),
+        )
+        .select(deals::id)
+        .order(deals::id)
+        .load(conn)
+}
+
+/// Live deals in the mirror.
+pub fn count_live(conn: &mut DbConn) -> QueryResult<i64> {
+    deals::table
+        .filter(deals::deleted_at.is_null())
+        .count()
+        .get_result(conn)
+}
+
+/// Marks deals deleted upstream as of `at`.
+pub fn mark_deleted(
+    conn: &mut DbConn,
+    ids: &[i64],
+    at: SourceTime,
+    now: SourceTime,
+) -> QueryResult<usize> {
+    let mut n = 0;
+    for chunk in ids.chunks(CHUNK) {
+        n += diesel::update(
+            deals::table
+                .filter(deals::id.eq_any(chunk))
+                .filter(deals::deleted_at.is_null())
+                .filter(deals::updated_at.is_null().or(deals::updated_at.le(at))),
+        )
+        .set((
+            deals::deleted_at.eq(at),
+            deals::updated_at.eq(at),
+            deals::synced_at.eq(now),
+        ))
+        .execute(conn)?;
+    }
+    Ok(n)
+}
+
+/// Adds or refreshes a deal note (notes are identified by ActiveCampaign's id).
+pub fn upsert_note(
+    conn: &mut DbConn,
+    id: i64,
+    deal_id: i64,
+    note: &str,
+    created_at: Option<SourceTime>,
+) -> QueryResult<usize> {
+    let row = (
+        deal_notes::id.eq(id),
+        deal_notes::deal_id.eq(deal_id),
+        deal_notes::note.eq(note),
+        deal_notes::created_at.eq(created_at),
+    );
+    with_backend!(&mut *conn, |c| diesel::insert_into(deal_notes::table)
+        .values(&row)
+        .on_conflict(deal_notes::id)
+        .do_update()
+        .set((
+            deal_notes::deal_id.eq(excluded(deal_notes::deal_id)),
+            deal_notes::note.eq(excluded(deal_notes::note))
+        ))
+        .execute(c))
+}
+
+/// A task on a deal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskState {
+    /// ActiveCampaign's id.
+    pub id: i64,
+    /// The deal.
+    pub deal_id: i64,
+    /// Task type title (`Call`, `Email`).
+    pub task_type: Option<String>,
+    /// Title.
+    pub title: Option<String>,
+    /// Note.
+    pub note: Option<String>,
+    /// Due time.
+    pub due_at: Option<SourceTime>,
+    /// Completion time.
+    pub done_at: Option<SourceTime>,
+    /// When this state became true upstream.
+    pub source_time: SourceTime,
+}
+
+/// Writes a task unless the mirror holds a newer state of it.
+pub fn upsert_task(conn: &mut DbConn, t: &TaskState) -> QueryResult<usize> {
+    let row = (
+        deal_tasks::id.eq(t.id),
+        deal_tasks::deal_id.eq(t.deal_id),
+        deal_tasks::task_type.eq(&t.task_type),
+        deal_tasks::title.eq(&t.title),
+        deal_tasks::note.eq(&t.note),
+        deal_tasks::due_at.eq(t.due_at),
+        deal_tasks::done_at.eq(t.done_at),
+        deal_tasks::updated_at.eq(t.source_time),
+    );
+    with_backend!(&mut *conn, |c| diesel::insert_into(deal_tasks::table)
+        .values(&row)
+        .on_conflict(deal_tasks::id)
+        .do_update()
+        .set((
+            deal_tasks::deal_id.eq(excluded(deal_tasks::deal_id)),
+            deal_tasks::task_type.eq(excluded(deal_tasks::task_type)),
+            deal_tasks::title.eq(excluded(deal_tasks::title)),
+            deal_tasks::note.eq(excluded(deal_tasks::note)),
+            deal_tasks::due_at.eq(excluded(deal_tasks::due_at)),
+            deal_tasks::done_at.eq(coalesce_ts(
+                excluded(deal_tasks::done_at),
+                deal_tasks::done_at
+            )),
+            deal_tasks::updated_at.eq(excluded(deal_tasks::updated_at)),
+        ))
+        .only_if(deal_tasks::updated_at.le(excluded(deal_tasks::updated_at)))
+        .execute(c))
+}
+
+/// Adds a contact note carried by delivery `event_id`; replaying the delivery adds nothing.
+pub fn add_contact_note(
+    conn: &mut DbConn,
+    event_id: i64,
+    contact_id: i64,
+    note: &str,
+    created_at: Option<SourceTime>,
+) -> QueryResult<usize> {
+    let row = (
+        contact_notes::contact_id.eq(contact_id),
+        contact_notes::note.eq(note),
+        contact_notes::created_at.eq(created_at),
+        contact_notes::event_id.eq(event_id),
+    );
+    with_backend!(&mut *conn, |c| diesel::insert_into(contact_notes::table)
+        .values(&row)
+        .on_conflict(contact_notes::event_id)
+        .do_nothing()
+        .execute(c))
+}

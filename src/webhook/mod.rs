@@ -1,0 +1,3 @@
+//! Webhook deliveries: decode, store durably, apply to the mirror.
+
+pub mod decode;
