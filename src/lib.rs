@@ -6,3 +6,12 @@ pub mod db;
 pub mod mirror;
 pub mod truth;
 pub mod webhook;
+pub mod metrics;
+pub mod http;
+pub mod app;
+pub mod cli;
+
+/// Reconciliation pieces for the daemon, when the API is configured.
+pub fn reconcile_plugins(_settings: &config::Settings, _pool: &db::Pool) -> anyhow::Result<app::Plugins> {
+    Ok(app::Plugins::default())
+}

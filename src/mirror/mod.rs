@@ -20,11 +20,13 @@ pub type SourceTime = NaiveDateTime;
 
 diesel::define_sql_function! {
     /// `COALESCE` for nullable timestamps.
+    #[sql_name = "COALESCE"]
     fn coalesce_ts(x: diesel::sql_types::Nullable<diesel::sql_types::Timestamp>, y: diesel::sql_types::Nullable<diesel::sql_types::Timestamp>) -> diesel::sql_types::Nullable<diesel::sql_types::Timestamp>;
 }
 
 diesel::define_sql_function! {
     /// `COALESCE` for nullable big integers.
+    #[sql_name = "COALESCE"]
     fn coalesce_i64(x: diesel::sql_types::Nullable<diesel::sql_types::BigInt>, y: diesel::sql_types::Nullable<diesel::sql_types::BigInt>) -> diesel::sql_types::Nullable<diesel::sql_types::BigInt>;
 }
 

@@ -1,0 +1,72 @@
+//! `/admin/*`, behind `Authorization: Bearer <ACMIRROR_ADMIN_TOKEN>`.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+
+use super::webhook::secret_matches;
+use super::AppState;
+
+fn authorized(req: &HttpRequest, state: &AppState) -> Result<(), HttpResponse> {
+    let Some(token) = &state.admin_token else {
+        return Err(HttpResponse::NotFound().body("admin endpoints are disabled; set ACMIRROR_ADMIN_TOKEN"));
+    };
+    let given = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if secret_matches(given, token.expose_secret()) {
+        Ok(())
+    } else {
+        Err(HttpResponse::Unauthorized().insert_header(("WWW-Authenticate", "Bearer")).finish())
+    }
+}
+
+/// Body of `POST /admin/resync`.
+#[derive(Debug, Default, Deserialize)]
+pub struct ResyncRequest {
+    /// Full run with deletion detection.
+    #[serde(default)]
+    pub full: bool,
+}
+
+/// Starts a reconciliation run; 202 with its id.
+pub async fn resync(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
+    if let Err(resp) = authorized(&req, &state) {
+        return resp;
+    }
+    let request: ResyncRequest = if body.is_empty() {
+        ResyncRequest::default()
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(r) => r,
+            Err(e) => return HttpResponse::BadRequest().body(format!("expected {{\"full\": bool}}: {e}")),
+        }
+    };
+    let Some(admin) = state.admin.clone() else {
+        return HttpResponse::ServiceUnavailable()
+            .body("reconciliation is not configured; set ACMIRROR_AC_API_URL and ACMIRROR_AC_API_TOKEN");
+    };
+    match web::block(move || admin.trigger(request.full)).await {
+        Ok(Ok(run_id)) => HttpResponse::Accepted().json(serde_json::json!({ "run_id": run_id })),
+        Ok(Err(why)) => HttpResponse::Conflict().body(why),
+        Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
+    }
+}
+
+/// The `status --json` document.
+pub async fn status(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if let Err(resp) = authorized(&req, &state) {
+        return resp;
+    }
+    let Some(admin) = state.admin.clone() else {
+        return HttpResponse::ServiceUnavailable().body("status is not available");
+    };
+    match web::block(move || admin.status()).await {
+        Ok(Ok(doc)) => HttpResponse::Ok().json(doc),
+        Ok(Err(why)) => HttpResponse::InternalServerError().body(why),
+        Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
+    }
+}

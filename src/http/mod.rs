@@ -1,0 +1,99 @@
+//! The HTTP surface: the webhook endpoint, health, readiness, metrics and admin endpoints.
+
+pub mod admin;
+pub mod webhook;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::{dev::Server, web, App, HttpResponse, HttpServer};
+use secrecy::SecretString;
+
+use crate::db::Pool;
+use crate::metrics::Metrics;
+use crate::webhook::store::Intake;
+
+/// Largest webhook body accepted (SPEC §3).
+pub const MAX_BODY: usize = 1024 * 1024;
+
+/// Something that can start a reconciliation run for `POST /admin/resync`.
+pub trait ResyncTrigger: Send + Sync {
+    /// Starts a run (`full` or incremental) and returns its id, or why it could not start.
+    fn trigger(&self, full: bool) -> Result<i64, String>;
+    /// The `status --json` document.
+    fn status(&self) -> Result<serde_json::Value, String>;
+}
+
+/// Shared state of the handlers.
+pub struct AppState {
+    /// Database pool.
+    pub pool: Pool,
+    /// Durable intake.
+    pub intake: Intake,
+    /// The webhook path secret.
+    pub secret: SecretString,
+    /// Bearer token of `/admin/*`.
+    pub admin_token: Option<SecretString>,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Admin operations, when the daemon offers them.
+    pub admin: Option<Arc<dyn ResyncTrigger>>,
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().body("ok")
+}
+
+async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    let pool = state.pool.clone();
+    let ready = web::block(move || -> anyhow::Result<bool> {
+        let mut conn = pool.get()?;
+        Ok(!crate::db::migrate::has_pending(&mut conn)?)
+    })
+    .await;
+    match ready {
+        Ok(Ok(true)) => HttpResponse::Ok().body("ready"),
+        Ok(Ok(false)) => HttpResponse::ServiceUnavailable().body("the schema is not current; run `acmirror migrate`"),
+        Ok(Err(e)) => HttpResponse::ServiceUnavailable().body(format!("the database does not answer: {e}")),
+        Err(e) => HttpResponse::ServiceUnavailable().body(format!("readiness check failed: {e}")),
+    }
+}
+
+async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+        .body(state.metrics.render())
+}
+
+/// Registers every route.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz))
+        .route("/metrics", web::get().to(metrics))
+        .route("/webhooks/activecampaign/{secret}", web::post().to(webhook::receive))
+        .route("/admin/resync", web::post().to(admin::resync))
+        .route("/admin/status", web::get().to(admin::status));
+}
+
+/// Binds the server. Signals are handled by the caller, which stops the server gracefully.
+pub fn bind(addr: SocketAddr, state: web::Data<AppState>, workers: usize) -> anyhow::Result<(Server, SocketAddr)> {
+    use anyhow::Context;
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(web::PayloadConfig::new(MAX_BODY))
+            .configure(routes)
+    })
+    .workers(workers)
+    .disable_signals()
+    // Slow clients are cut off: a request's head must arrive within 5 s.
+    .client_request_timeout(Duration::from_secs(5))
+    .client_disconnect_timeout(Duration::from_secs(2))
+    .keep_alive(Duration::from_secs(30))
+    .shutdown_timeout(8)
+    .bind(addr)
+    .with_context(|| format!("Failed to listen on {addr} (ACMIRROR_LISTEN); is another process using it?"))?;
+    let bound = server.addrs().first().copied().context("the server bound no address")?;
+    Ok((server.run(), bound))
+}

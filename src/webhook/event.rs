@@ -1,0 +1,412 @@
+//! Typed view of a decoded delivery: the envelope and the blocks the mirror uses.
+//!
+//! Values are taken as ActiveCampaign sends them: empty free text stays empty, `0` ids mean
+//! none, `date_time` carries an offset and is converted to UTC, deal values come in major
+//! units in `deal[value_raw]` and are turned into cents (never from the display string
+//! `deal[value]`, which has thousands separators).
+
+use chrono::{DateTime, NaiveDateTime, TimeZone};
+
+use super::decode::{FormBody, Node};
+use crate::mirror::SourceTime;
+
+/// Why a delivery could not be understood.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {problem}")]
+pub struct ParseError {
+    /// The key at fault, e.g. `contact[id]`.
+    pub field: String,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+fn err(field: &str, problem: impl Into<String>) -> ParseError {
+    ParseError { field: field.to_owned(), problem: problem.into() }
+}
+
+/// The contact block (`contact[...]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactBlock {
+    /// `contact[id]`
+    pub id: i64,
+    /// `contact[email]`
+    pub email: Option<String>,
+    /// `contact[first_name]`
+    pub first_name: Option<String>,
+    /// `contact[last_name]`
+    pub last_name: Option<String>,
+    /// `contact[phone]`
+    pub phone: Option<String>,
+    /// `contact[tags]` as sent (`", "`-joined names); `None` when the key is absent.
+    pub tags: Option<String>,
+    /// `contact[fields][<numeric id>]` values; keys that are not ids are skipped.
+    pub fields: Vec<(i64, String)>,
+}
+
+/// The deal block (`deal[...]`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DealBlock {
+    /// `deal[id]`
+    pub id: i64,
+    /// `deal[title]`
+    pub title: Option<String>,
+    /// `deal[create_date_iso]`, else `deal[create_date]` in ActiveCampaign's zone.
+    pub created_at: Option<SourceTime>,
+    /// `deal[pipelineid]`
+    pub pipeline_id: Option<i64>,
+    /// `deal[pipeline_title]`
+    pub pipeline_title: Option<String>,
+    /// `deal[stageid]`
+    pub stage_id: Option<i64>,
+    /// `deal[stage_title]`
+    pub stage_title: Option<String>,
+    /// `deal[value_raw]` in cents.
+    pub value_cents: Option<i64>,
+    /// `deal[currency]`, lower case.
+    pub currency: Option<String>,
+    /// `deal[owner]`
+    pub owner_id: Option<i64>,
+    /// `deal[contactid]`
+    pub contact_id: Option<i64>,
+    /// `deal[contact_email]`
+    pub contact_email: Option<String>,
+    /// `deal[contact_firstname]`
+    pub contact_first_name: Option<String>,
+    /// `deal[contact_lastname]`
+    pub contact_last_name: Option<String>,
+    /// `deal[status]`
+    pub status: Option<i32>,
+}
+
+/// The task block (`task[...]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskBlock {
+    /// `task[id]`
+    pub id: i64,
+    /// `task[type_title]`
+    pub task_type: Option<String>,
+    /// `task[title]`
+    pub title: Option<String>,
+    /// `task[note]`
+    pub note: Option<String>,
+    /// `task[duedate_iso]`
+    pub due_at: Option<SourceTime>,
+    /// `task[donedate_iso]`
+    pub done_at: Option<SourceTime>,
+}
+
+/// A delivery, typed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Delivery {
+    /// `type`; `None` for automation-format bodies.
+    pub event_type: Option<String>,
+    /// `date_time` in UTC.
+    pub occurred_at: Option<SourceTime>,
+    /// `initiated_from`
+    pub initiated_from: Option<String>,
+    /// `list`, when not `0`.
+    pub list_id: Option<i64>,
+    /// Lists named by `list[][id]` (public unsubscribes).
+    pub listed_ids: Vec<i64>,
+    /// The contact block, when it has an id.
+    pub contact: Option<ContactBlock>,
+    /// The deal block, when it has an id.
+    pub deal: Option<DealBlock>,
+    /// The task block.
+    pub task: Option<TaskBlock>,
+    /// `tag` (tag events).
+    pub tag: Option<String>,
+    /// `note` as a scalar (contact notes).
+    pub contact_note: Option<String>,
+    /// `note[id]`, `note[text]` (deal notes).
+    pub deal_note: Option<(i64, String)>,
+    /// `pipeline[id]`, `pipeline[title]`.
+    pub pipeline: Option<(i64, String)>,
+    /// `stage[id]`, its pipeline if sent, `stage[title]`.
+    pub stage: Option<(i64, Option<i64>, String)>,
+    /// `list[id]`, `list[name]` (`list_add`).
+    pub new_list: Option<(i64, String)>,
+}
+
+/// Parses an id: empty or `0` is none.
+pub fn id(field: &str, raw: Option<&str>) -> Result<Option<i64>, ParseError> {
+    match raw.map(str::trim) {
+        None | Some("") | Some("0") => Ok(None),
+        Some(s) => match s.parse::<i64>() {
+            Ok(v) if v > 0 => Ok(Some(v)),
+            _ => Err(err(field, format!("{} is not a positive id", short(s)))),
+        },
+    }
+}
+
+fn short(s: &str) -> String {
+    let cut: String = s.chars().take(40).collect();
+    format!("{cut:?}")
+}
+
+/// ActiveCampaign's zone for times sent without an offset.
+const AC_ZONE: chrono_tz::Tz = chrono_tz::America::Chicago;
+
+/// Parses an ISO-8601 time with offset (or, failing that, a zone-less `YYYY-MM-DD HH:MM:SS`
+/// in ActiveCampaign's zone) into UTC. Empty and zero dates are none.
+pub fn time(field: &str, raw: Option<&str>) -> Result<Option<SourceTime>, ParseError> {
+    let Some(s) = raw.map(str::trim).filter(|s| !s.is_empty() && !s.starts_with("0000-00-00")) else {
+        return Ok(None);
+    };
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(Some(t.naive_utc()));
+    }
+    let naive = NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S")
+        .map_err(|_| err(field, format!("{} is not an ISO-8601 time", short(s))))?;
+    AC_ZONE
+        .from_local_datetime(&naive)
+        .earliest()
+        .map(|t| Some(t.naive_utc()))
+        .ok_or_else(|| err(field, format!("{} does not exist in ActiveCampaign's time zone", short(s))))
+}
+
+/// Converts a decimal amount in major units (`100`, `100.5`, `-3.25`) to cents, exactly.
+pub fn cents(field: &str, raw: Option<&str>) -> Result<Option<i64>, ParseError> {
+    let Some(s) = raw.map(str::trim).filter(|s| !s.is_empty()) else { return Ok(None) };
+    let bad = || err(field, format!("{} is not an amount", short(s)));
+    let (negative, digits) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    let (whole, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    if whole.is_empty() && frac.is_empty()
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(bad());
+    }
+    let whole: i64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| bad())? };
+    let mut frac_digits = frac.bytes().map(|b| i64::from(b - b'0'));
+    let tenths = frac_digits.next().unwrap_or(0);
+    let hundredths = frac_digits.next().unwrap_or(0);
+    // Sub-cent digits round half away from zero.
+    let round = i64::from(frac_digits.next().unwrap_or(0) >= 5);
+    let value = whole
+        .checked_mul(100)
+        .and_then(|v| v.checked_add(tenths * 10 + hundredths + round))
+        .ok_or_else(|| err(field, format!("{} is too large", short(s))))?;
+    Ok(Some(if negative { -value } else { value }))
+}
+
+fn text(node: &Node, key: &str) -> Option<String> {
+    node.get(&[key]).map(str::to_owned)
+}
+
+fn contact_block(body: &FormBody) -> Result<Option<ContactBlock>, ParseError> {
+    let Some(node) = body.at(&["contact"]) else { return Ok(None) };
+    let Some(id) = id("contact[id]", node.get(&["id"]))? else { return Ok(None) };
+    let fields = node
+        .at(&["fields"])
+        .map(|f| {
+            f.children
+                .iter()
+                .filter_map(|(k, v)| Some((k.parse::<i64>().ok()?, v.value.clone()?)))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Some(ContactBlock {
+        id,
+        email: text(node, "email"),
+        first_name: text(node, "first_name"),
+        last_name: text(node, "last_name"),
+        phone: text(node, "phone"),
+        tags: text(node, "tags"),
+        fields,
+    }))
+}
+
+fn deal_block(body: &FormBody) -> Result<Option<DealBlock>, ParseError> {
+    let Some(node) = body.at(&["deal"]) else { return Ok(None) };
+    let Some(deal_id) = id("deal[id]", node.get(&["id"]))? else { return Ok(None) };
+    let created_at = match time("deal[create_date_iso]", node.get(&["create_date_iso"]))? {
+        Some(t) => Some(t),
+        None => time("deal[create_date]", node.get(&["create_date"]))?,
+    };
+    let status = match node.get(&["status"]).map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(s.parse::<i32>().map_err(|_| err("deal[status]", format!("{} is not 0, 1 or 2", short(s))))?),
+    };
+    Ok(Some(DealBlock {
+        id: deal_id,
+        title: text(node, "title"),
+        created_at,
+        pipeline_id: id("deal[pipelineid]", node.get(&["pipelineid"]))?,
+        pipeline_title: text(node, "pipeline_title"),
+        stage_id: id("deal[stageid]", node.get(&["stageid"]))?,
+        stage_title: text(node, "stage_title"),
+        value_cents: cents("deal[value_raw]", node.get(&["value_raw"]))?,
+        currency: text(node, "currency").filter(|c| !c.is_empty()).map(|c| c.to_ascii_lowercase()),
+        owner_id: id("deal[owner]", node.get(&["owner"]))?,
+        contact_id: id("deal[contactid]", node.get(&["contactid"]))?,
+        contact_email: text(node, "contact_email"),
+        contact_first_name: text(node, "contact_firstname"),
+        contact_last_name: text(node, "contact_lastname"),
+        status,
+    }))
+}
+
+fn task_block(body: &FormBody) -> Result<Option<TaskBlock>, ParseError> {
+    let Some(node) = body.at(&["task"]) else { return Ok(None) };
+    let Some(task_id) = id("task[id]", node.get(&["id"]))? else { return Ok(None) };
+    Ok(Some(TaskBlock {
+        id: task_id,
+        task_type: text(node, "type_title"),
+        title: text(node, "title"),
+        note: text(node, "note"),
+        due_at: match time("task[duedate_iso]", node.get(&["duedate_iso"]))? {
+            Some(t) => Some(t),
+            None => time("task[duedate]", node.get(&["duedate"]))?,
+        },
+        done_at: match time("task[donedate_iso]", node.get(&["donedate_iso"]))? {
+            Some(t) => Some(t),
+            None => time("task[donedate]", node.get(&["donedate"]))?,
+        },
+    }))
+}
+
+fn titled(body: &FormBody, name: &str, title_key: &str) -> Result<Option<(i64, String)>, ParseError> {
+    let Some(node) = body.at(&[name]) else { return Ok(None) };
+    let Some(obj_id) = id(&format!("{name}[id]"), node.get(&["id"]))? else { return Ok(None) };
+    Ok(Some((obj_id, node.get(&[title_key]).unwrap_or_default().to_owned())))
+}
+
+impl Delivery {
+    /// Reads the typed view from a decoded body.
+    pub fn parse(body: &FormBody) -> Result<Self, ParseError> {
+        let event_type = body.get(&["type"]).map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned);
+        let occurred_at = time("date_time", body.get(&["date_time"]))?;
+        let list_node = body.at(&["list"]);
+        let listed_ids = list_node
+            .map(|n| n.children.values().filter_map(|c| c.get(&["id"])).collect::<Vec<_>>())
+            .unwrap_or_default();
+        let listed_ids = listed_ids
+            .into_iter()
+            .map(|raw| id("list[][id]", Some(raw)))
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .flatten()
+            .collect();
+        let stage = match titled(body, "stage", "title")? {
+            Some((stage_id, title)) => {
+                let node = body.at(&["stage"]);
+                let pipeline = ["pipeline", "pipelineid", "group"]
+                    .iter()
+                    .find_map(|k| node.and_then(|n| n.get(&[k])))
+                    .or_else(|| body.get(&["pipeline", "id"]));
+                Some((stage_id, id("stage[pipeline]", pipeline)?, title))
+            }
+            None => None,
+        };
+        let deal_note = match body.at(&["note"]).filter(|n| !n.children.is_empty()) {
+            Some(n) => id("note[id]", n.get(&["id"]))?.map(|nid| (nid, n.get(&["text"]).unwrap_or_default().to_owned())),
+            None => None,
+        };
+        Ok(Self {
+            event_type,
+            occurred_at,
+            initiated_from: body.get(&["initiated_from"]).map(str::to_owned),
+            list_id: id("list", list_node.and_then(|n| n.value.as_deref()))?,
+            listed_ids,
+            contact: contact_block(body)?,
+            deal: deal_block(body)?,
+            task: task_block(body)?,
+            tag: body.get(&["tag"]).map(str::to_owned),
+            contact_note: body.get(&["note"]).map(str::to_owned),
+            deal_note,
+            pipeline: titled(body, "pipeline", "title")?,
+            stage,
+            new_list: titled(body, "list", "name")?,
+        })
+    }
+
+    /// The contact this delivery is about, from the contact block or the deal's contact.
+    pub fn contact_id(&self) -> Option<i64> {
+        self.contact.as_ref().map(|c| c.id).or_else(|| self.deal.as_ref().and_then(|d| d.contact_id))
+    }
+
+    /// The deal this delivery is about.
+    pub fn deal_id(&self) -> Option<i64> {
+        self.deal.as_ref().map(|d| d.id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::webhook::decode::decode;
+
+    fn parse(body: &str) -> Delivery {
+        Delivery::parse(&decode(body.as_bytes()).expect("decodes")).expect("parses")
+    }
+
+    #[test]
+    fn date_time_offset_is_converted_to_utc() {
+        let d = parse("type=update&date_time=2026-07-17T22%3A01%3A25-05%3A00");
+        assert_eq!(d.occurred_at.map(|t| t.to_string()), Some("2026-07-18 03:01:25".into()));
+    }
+
+    #[test]
+    fn amounts_become_exact_cents() {
+        assert_eq!(cents("v", Some("100")), Ok(Some(10000)));
+        assert_eq!(cents("v", Some("100.5")), Ok(Some(10050)));
+        assert_eq!(cents("v", Some("0.07")), Ok(Some(7)));
+        assert_eq!(cents("v", Some("-3.25")), Ok(Some(-325)));
+        assert_eq!(cents("v", Some("1044055")), Ok(Some(104405500)));
+        assert_eq!(cents("v", Some("")), Ok(None));
+        assert!(cents("v", Some("1,044,055.00")).is_err());
+        assert!(cents("v", Some("99999999999999999999")).is_err());
+    }
+
+    #[test]
+    fn zero_ids_and_zero_dates_are_none() {
+        assert_eq!(id("x", Some("0")), Ok(None));
+        assert_eq!(time("x", Some("0000-00-00 00:00:00")), Ok(None));
+        assert!(id("x", Some("-4")).is_err());
+    }
+
+    #[test]
+    fn naive_deal_times_are_read_in_central_time() {
+        assert_eq!(
+            time("x", Some("2017-11-24 10:06:22")).map(|t| t.map(|t| t.to_string())),
+            Ok(Some("2017-11-24 16:06:22".into()))
+        );
+    }
+
+    #[test]
+    fn deal_note_has_no_contact_block_but_a_contact_id() {
+        let d = parse("type=deal_note_add&date_time=2024-02-28T05%3A58%3A27-06%3A00&note[id]=1&note[text]=Tst+node&deal[id]=1&deal[contactid]=3&deal[value_raw]=14055&deal[currency]=USD");
+        assert!(d.contact.is_none());
+        assert_eq!(d.contact_id(), Some(3));
+        assert_eq!(d.deal_note, Some((1, "Tst node".into())));
+        let deal = d.deal.expect("deal block");
+        assert_eq!(deal.value_cents, Some(1405500));
+        assert_eq!(deal.currency.as_deref(), Some("usd"));
+    }
+
+    #[test]
+    fn list_add_separates_the_scalar_list_from_the_object() {
+        let d = parse("type=list_add&date_time=2024-03-01T08%3A00%3A00-06%3A00&list=0&list[id]=4&list[name]=Webinar+attendees");
+        assert_eq!(d.list_id, None);
+        assert_eq!(d.new_list, Some((4, "Webinar attendees".into())));
+    }
+
+    #[test]
+    fn automation_bodies_have_no_type() {
+        let d = parse("contact[id]=903&contact[email]=ivan%40grozny.me&contact[fields][eula]=%7C%7CYes%7C%7C&seriesid=22");
+        assert_eq!(d.event_type, None);
+        assert_eq!(d.contact.map(|c| c.fields.len()), Some(0), "non-numeric field keys are skipped");
+    }
+
+    #[test]
+    fn absurd_values_are_reported_with_their_field() {
+        let e = Delivery::parse(&decode(b"type=update&date_time=99999-01-01T00:00:00Z").expect("decodes")).expect_err("bad date");
+        assert_eq!(e.field, "date_time");
+        let e = Delivery::parse(&decode(b"type=update&contact[id]=12abc").expect("decodes")).expect_err("bad id");
+        assert_eq!(e.field, "contact[id]");
+    }
+}

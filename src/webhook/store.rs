@@ -1,0 +1,196 @@
+//! Durable intake with group commit.
+//!
+//! Handlers hand their delivery to one writer task and wait. The writer takes everything that
+//! queued up while the previous transaction committed, inserts it in one transaction (one
+//! fsync), then answers each handler. So a delivery is durable before its 200, and the disk's
+//! flush rate caps transactions, not deliveries.
+//!
+//! Duplicates are found by the SHA-256 of the raw body under a unique index, inside the same
+//! insert (`ON CONFLICT … DO UPDATE SET deliveries = deliveries + 1`), so two identical
+//! deliveries racing on two replicas cannot both count as new.
+
+use std::sync::Arc;
+
+use diesel::prelude::*;
+use sha2::{Digest, Sha256};
+use tokio::sync::{mpsc, oneshot, Notify};
+
+use super::decode::decode;
+use super::event::Delivery;
+use crate::db::schema::webhook_events as we;
+use crate::db::{write_tx, DbConn, Pool};
+use crate::metrics::Metrics;
+use crate::mirror::SourceTime;
+use crate::with_backend;
+
+/// Most deliveries committed in one transaction.
+const MAX_BATCH: usize = 2_000;
+
+/// A delivery ready to be stored, with what could be read from it.
+#[derive(Debug, Clone)]
+pub struct NewDelivery {
+    /// The raw body.
+    pub body: Vec<u8>,
+    /// Hex SHA-256 of the body.
+    pub sha256: String,
+    /// When it arrived.
+    pub received_at: SourceTime,
+    /// `type`.
+    pub event_type: Option<String>,
+    /// `date_time` in UTC.
+    pub occurred_at: Option<SourceTime>,
+    /// `initiated_from`.
+    pub initiated_from: Option<String>,
+    /// The contact concerned.
+    pub contact_id: Option<i64>,
+    /// The deal concerned.
+    pub deal_id: Option<i64>,
+    /// Why the body cannot be applied, if it cannot.
+    pub error: Option<String>,
+}
+
+impl NewDelivery {
+    /// Hashes and reads a raw body. Undecodable bodies are still stored, as `failed` with the
+    /// reason, so that they can be replayed after a fix.
+    pub fn from_body(body: Vec<u8>, received_at: SourceTime) -> Self {
+        let sha256 = hex::encode(Sha256::digest(&body));
+        let mut d = Self {
+            body,
+            sha256,
+            received_at,
+            event_type: None,
+            occurred_at: None,
+            initiated_from: None,
+            contact_id: None,
+            deal_id: None,
+            error: None,
+        };
+        match decode(&d.body).map_err(|e| e.to_string()).and_then(|f| Delivery::parse(&f).map_err(|e| e.to_string())) {
+            Ok(p) => {
+                d.contact_id = p.contact_id();
+                d.deal_id = p.deal_id();
+                d.event_type = p.event_type;
+                d.occurred_at = p.occurred_at;
+                d.initiated_from = p.initiated_from;
+            }
+            Err(e) => {
+                d.event_type = decode(&d.body).ok().and_then(|f| f.get(&["type"]).map(str::to_owned));
+                d.error = Some(e);
+            }
+        }
+        d
+    }
+}
+
+/// How a delivery was stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// First time this body arrived; its id.
+    New(i64),
+    /// A repeat of delivery `id`.
+    Duplicate(i64),
+}
+
+/// Inserts one delivery (or counts a repeat) inside the caller's transaction.
+pub fn insert(conn: &mut DbConn, d: &NewDelivery) -> QueryResult<Stored> {
+    let status = if d.error.is_some() { "failed" } else { "pending" };
+    let row = (
+        we::body_sha256.eq(&d.sha256),
+        we::event_type.eq(&d.event_type),
+        we::occurred_at.eq(d.occurred_at),
+        we::received_at.eq(d.received_at),
+        we::last_received_at.eq(d.received_at),
+        we::initiated_from.eq(&d.initiated_from),
+        we::contact_id.eq(d.contact_id),
+        we::deal_id.eq(d.deal_id),
+        we::status.eq(status),
+        we::error.eq(&d.error),
+        we::deliveries.eq(1),
+        we::body.eq(&d.body),
+    );
+    let (id, deliveries): (i64, i32) = with_backend!(&mut *conn, |c| diesel::insert_into(we::table)
+        .values(&row)
+        .on_conflict(we::body_sha256)
+        .do_update()
+        .set((we::deliveries.eq(we::deliveries + 1), we::last_received_at.eq(d.received_at)))
+        .returning((we::id, we::deliveries))
+        .get_result(c))?;
+    Ok(if deliveries == 1 { Stored::New(id) } else { Stored::Duplicate(id) })
+}
+
+/// Why a delivery could not be stored.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("the delivery could not be stored: {0}")]
+pub struct StoreError(pub String);
+
+struct Job {
+    delivery: NewDelivery,
+    reply: oneshot::Sender<Result<Stored, StoreError>>,
+}
+
+/// The handle handlers use to store deliveries.
+#[derive(Clone)]
+pub struct Intake {
+    tx: mpsc::Sender<Job>,
+}
+
+impl Intake {
+    /// Starts the writer task. `applied` is notified after each commit.
+    pub fn start(pool: Pool, metrics: Arc<Metrics>, applied: Arc<Notify>) -> (Self, tokio::task::JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel(MAX_BATCH * 4);
+        let task = tokio::spawn(writer(pool, rx, metrics, applied));
+        (Self { tx }, task)
+    }
+
+    /// Stores a delivery durably; returns once it is committed.
+    pub async fn store(&self, delivery: NewDelivery) -> Result<Stored, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Job { delivery, reply })
+            .await
+            .map_err(|_| StoreError("the intake writer has stopped (shutting down)".into()))?;
+        rx.await.map_err(|_| StoreError("the intake writer stopped before committing".into()))?
+    }
+}
+
+/// Runs until every `Intake` handle is dropped and the queue is drained.
+async fn writer(pool: Pool, mut rx: mpsc::Receiver<Job>, metrics: Arc<Metrics>, applied: Arc<Notify>) {
+    while let Some(first) = rx.recv().await {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        let deliveries: Vec<NewDelivery> = jobs.iter().map(|j| j.delivery.clone()).collect();
+        let pool = pool.clone();
+        let result = tokio::task::spawn_blocking(move || commit_batch(&pool, &deliveries))
+            .await
+            .unwrap_or_else(|e| Err(StoreError(format!("the intake writer panicked: {e}"))));
+        match result {
+            Ok(stored) => {
+                for (job, s) in jobs.into_iter().zip(stored) {
+                    metrics.deliveries_received.inc();
+                    if matches!(s, Stored::Duplicate(_)) {
+                        metrics.deliveries_duplicate.inc();
+                    }
+                    let _ = job.reply.send(Ok(s));
+                }
+                applied.notify_one();
+            }
+            Err(e) => {
+                tracing::error!(error = %e, batch = jobs.len(), "failed to store deliveries");
+                for job in jobs {
+                    let _ = job.reply.send(Err(e.clone()));
+                }
+            }
+        }
+    }
+}
+
+fn commit_batch(pool: &Pool, deliveries: &[NewDelivery]) -> Result<Vec<Stored>, StoreError> {
+    let mut conn = pool.get().map_err(|e| StoreError(e.to_string()))?;
+    write_tx(&mut conn, |c| deliveries.iter().map(|d| insert(c, d)).collect::<QueryResult<Vec<_>>>())
+        .map_err(|e: diesel::result::Error| StoreError(e.to_string()))
+}
