@@ -26,7 +26,10 @@ const SECRET_KEY: &str = "webhook_secret";
 /// Opens the pool and brings the schema up to date; returns the migrations applied.
 pub async fn open_database(settings: &Settings) -> anyhow::Result<(Pool, Vec<String>)> {
     let url = settings.database.clone();
-    let opts = PoolOptions { max_size: settings.db_pool_size, ..PoolOptions::default() };
+    let opts = PoolOptions {
+        max_size: settings.db_pool_size,
+        ..PoolOptions::default()
+    };
     tokio::task::spawn_blocking(move || {
         let pool = db::connect(&url, &opts)?;
         let mut conn = pool.get().context("Failed to open a database connection")?;
@@ -39,7 +42,10 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<(Pool, Vec<Str
 
 /// The webhook secret: configured, or generated once (256 random bits, URL-safe) and kept in
 /// the database. The flag says whether it was generated just now.
-pub async fn webhook_secret(pool: &Pool, configured: Option<&SecretString>) -> anyhow::Result<(SecretString, bool)> {
+pub async fn webhook_secret(
+    pool: &Pool,
+    configured: Option<&SecretString>,
+) -> anyhow::Result<(SecretString, bool)> {
     if let Some(s) = configured {
         return Ok((s.clone(), false));
     }
@@ -84,13 +90,24 @@ pub struct Plugins {
 
 impl Daemon {
     /// Starts everything on an opened pool. `workers` is the number of HTTP worker threads.
-    pub async fn start(settings: &Settings, pool: Pool, plugins: Plugins, workers: usize) -> anyhow::Result<Self> {
-        let (secret, secret_generated) = webhook_secret(&pool, settings.webhook_secret.as_ref()).await?;
+    pub async fn start(
+        settings: &Settings,
+        pool: Pool,
+        plugins: Plugins,
+        workers: usize,
+    ) -> anyhow::Result<Self> {
+        let (secret, secret_generated) =
+            webhook_secret(&pool, settings.webhook_secret.as_ref()).await?;
         let metrics = Arc::new(Metrics::new());
         let notify = Arc::new(Notify::new());
         let shutdown = CancellationToken::new();
         let (intake, writer) = Intake::start(pool.clone(), metrics.clone(), notify.clone());
-        let apply_task = tokio::spawn(worker::run(pool.clone(), metrics.clone(), notify, shutdown.clone()));
+        let apply_task = tokio::spawn(worker::run(
+            pool.clone(),
+            metrics.clone(),
+            notify,
+            shutdown.clone(),
+        ));
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             intake,
@@ -137,7 +154,10 @@ impl Daemon {
         let _ = self.server_task.await;
         self.shutdown.cancel();
         for task in self.tasks {
-            if tokio::time::timeout(Duration::from_secs(8), task).await.is_err() {
+            if tokio::time::timeout(Duration::from_secs(8), task)
+                .await
+                .is_err()
+            {
                 tracing::warn!("a background task did not stop within 8 s");
             }
         }

@@ -56,17 +56,61 @@ impl Metrics {
             records_repaired: Counter::default(),
             registry: Registry::default(),
         };
-        registry.register("webhook_deliveries_received", "Deliveries received and stored", m.deliveries_received.clone());
-        registry.register("webhook_deliveries_duplicate", "Byte-identical repeated deliveries", m.deliveries_duplicate.clone());
-        registry.register("webhook_deliveries_applied", "Deliveries applied to the mirror", m.deliveries_applied.clone());
-        registry.register("webhook_deliveries_failed", "Deliveries that could not be parsed or applied", m.deliveries_failed.clone());
-        registry.register("webhook_deliveries_ignored", "Deliveries stored without effect on the mirror", m.deliveries_ignored.clone());
-        registry.register("webhook_apply_lag_milliseconds", "Receipt-to-apply delay of the last applied delivery", m.apply_lag_ms.clone());
-        registry.register("reconcile_runs", "Reconciliation runs finished", m.reconcile_runs.clone());
-        registry.register("reconcile_failures", "Reconciliation runs that failed", m.reconcile_failures.clone());
-        registry.register("api_requests", "Requests sent to the ActiveCampaign API", m.api_requests.clone());
-        registry.register("api_rate_limited", "429 answers from the ActiveCampaign API", m.api_rate_limited.clone());
-        registry.register("reconcile_records_repaired", "Mirror records repaired by reconciliation", m.records_repaired.clone());
+        registry.register(
+            "webhook_deliveries_received",
+            "Deliveries received and stored",
+            m.deliveries_received.clone(),
+        );
+        registry.register(
+            "webhook_deliveries_duplicate",
+            "Byte-identical repeated deliveries",
+            m.deliveries_duplicate.clone(),
+        );
+        registry.register(
+            "webhook_deliveries_applied",
+            "Deliveries applied to the mirror",
+            m.deliveries_applied.clone(),
+        );
+        registry.register(
+            "webhook_deliveries_failed",
+            "Deliveries that could not be parsed or applied",
+            m.deliveries_failed.clone(),
+        );
+        registry.register(
+            "webhook_deliveries_ignored",
+            "Deliveries stored without effect on the mirror",
+            m.deliveries_ignored.clone(),
+        );
+        registry.register(
+            "webhook_apply_lag_milliseconds",
+            "Receipt-to-apply delay of the last applied delivery",
+            m.apply_lag_ms.clone(),
+        );
+        registry.register(
+            "reconcile_runs",
+            "Reconciliation runs finished",
+            m.reconcile_runs.clone(),
+        );
+        registry.register(
+            "reconcile_failures",
+            "Reconciliation runs that failed",
+            m.reconcile_failures.clone(),
+        );
+        registry.register(
+            "api_requests",
+            "Requests sent to the ActiveCampaign API",
+            m.api_requests.clone(),
+        );
+        registry.register(
+            "api_rate_limited",
+            "429 answers from the ActiveCampaign API",
+            m.api_rate_limited.clone(),
+        );
+        registry.register(
+            "reconcile_records_repaired",
+            "Mirror records repaired by reconciliation",
+            m.records_repaired.clone(),
+        );
         Self { registry, ..m }
     }
 

@@ -21,7 +21,10 @@ pub fn run(args: MigrateArgs) -> Result<(), CliError> {
         println!("{}: the schema is up to date", settings.database.redacted());
     } else {
         for version in &applied {
-            println!("{}: applied migration {version}", settings.database.redacted());
+            println!(
+                "{}: applied migration {version}",
+                settings.database.redacted()
+            );
         }
     }
     Ok(())

@@ -55,7 +55,9 @@ pub fn load_settings(args: &SettingsArgs) -> Result<Settings, ConfigError> {
 pub fn init_tracing(settings: &Settings) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_new(&settings.log).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let result = match settings.log_format {
         crate::config::LogFormat::Json => builder.json().try_init(),
         crate::config::LogFormat::Pretty => builder.try_init(),

@@ -9,7 +9,9 @@ use super::AppState;
 
 fn authorized(req: &HttpRequest, state: &AppState) -> Result<(), HttpResponse> {
     let Some(token) = &state.admin_token else {
-        return Err(HttpResponse::NotFound().body("admin endpoints are disabled; set ACMIRROR_ADMIN_TOKEN"));
+        return Err(
+            HttpResponse::NotFound().body("admin endpoints are disabled; set ACMIRROR_ADMIN_TOKEN")
+        );
     };
     let given = req
         .headers()
@@ -20,7 +22,9 @@ fn authorized(req: &HttpRequest, state: &AppState) -> Result<(), HttpResponse> {
     if secret_matches(given, token.expose_secret()) {
         Ok(())
     } else {
-        Err(HttpResponse::Unauthorized().insert_header(("WWW-Authenticate", "Bearer")).finish())
+        Err(HttpResponse::Unauthorized()
+            .insert_header(("WWW-Authenticate", "Bearer"))
+            .finish())
     }
 }
 
@@ -33,7 +37,11 @@ pub struct ResyncRequest {
 }
 
 /// Starts a reconciliation run; 202 with its id.
-pub async fn resync(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
+pub async fn resync(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> HttpResponse {
     if let Err(resp) = authorized(&req, &state) {
         return resp;
     }
@@ -42,12 +50,15 @@ pub async fn resync(req: HttpRequest, body: web::Bytes, state: web::Data<AppStat
     } else {
         match serde_json::from_slice(&body) {
             Ok(r) => r,
-            Err(e) => return HttpResponse::BadRequest().body(format!("expected {{\"full\": bool}}: {e}")),
+            Err(e) => {
+                return HttpResponse::BadRequest().body(format!("expected {{\"full\": bool}}: {e}"))
+            }
         }
     };
     let Some(admin) = state.admin.clone() else {
-        return HttpResponse::ServiceUnavailable()
-            .body("reconciliation is not configured; set ACMIRROR_AC_API_URL and ACMIRROR_AC_API_TOKEN");
+        return HttpResponse::ServiceUnavailable().body(
+            "reconciliation is not configured; set ACMIRROR_AC_API_URL and ACMIRROR_AC_API_TOKEN",
+        );
     };
     match web::block(move || admin.trigger(request.full)).await {
         Ok(Ok(run_id)) => HttpResponse::Accepted().json(serde_json::json!({ "run_id": run_id })),

@@ -54,8 +54,11 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     .await;
     match ready {
         Ok(Ok(true)) => HttpResponse::Ok().body("ready"),
-        Ok(Ok(false)) => HttpResponse::ServiceUnavailable().body("the schema is not current; run `acmirror migrate`"),
-        Ok(Err(e)) => HttpResponse::ServiceUnavailable().body(format!("the database does not answer: {e}")),
+        Ok(Ok(false)) => HttpResponse::ServiceUnavailable()
+            .body("the schema is not current; run `acmirror migrate`"),
+        Ok(Err(e)) => {
+            HttpResponse::ServiceUnavailable().body(format!("the database does not answer: {e}"))
+        }
         Err(e) => HttpResponse::ServiceUnavailable().body(format!("readiness check failed: {e}")),
     }
 }
@@ -71,13 +74,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz))
         .route("/metrics", web::get().to(metrics))
-        .route("/webhooks/activecampaign/{secret}", web::post().to(webhook::receive))
+        .route(
+            "/webhooks/activecampaign/{secret}",
+            web::post().to(webhook::receive),
+        )
         .route("/admin/resync", web::post().to(admin::resync))
         .route("/admin/status", web::get().to(admin::status));
 }
 
 /// Binds the server. Signals are handled by the caller, which stops the server gracefully.
-pub fn bind(addr: SocketAddr, state: web::Data<AppState>, workers: usize) -> anyhow::Result<(Server, SocketAddr)> {
+pub fn bind(
+    addr: SocketAddr,
+    state: web::Data<AppState>,
+    workers: usize,
+) -> anyhow::Result<(Server, SocketAddr)> {
     use anyhow::Context;
     let server = HttpServer::new(move || {
         App::new()
@@ -93,7 +103,13 @@ pub fn bind(addr: SocketAddr, state: web::Data<AppState>, workers: usize) -> any
     .keep_alive(Duration::from_secs(30))
     .shutdown_timeout(8)
     .bind(addr)
-    .with_context(|| format!("Failed to listen on {addr} (ACMIRROR_LISTEN); is another process using it?"))?;
-    let bound = server.addrs().first().copied().context("the server bound no address")?;
+    .with_context(|| {
+        format!("Failed to listen on {addr} (ACMIRROR_LISTEN); is another process using it?")
+    })?;
+    let bound = server
+        .addrs()
+        .first()
+        .copied()
+        .context("the server bound no address")?;
     Ok((server.run(), bound))
 }

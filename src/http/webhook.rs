@@ -16,18 +16,28 @@ fn is_form(req: &HttpRequest) -> bool {
     req.headers()
         .get(actix_web::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.trim().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"))
+        .map(|v| {
+            v.trim()
+                .to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        })
         .unwrap_or(false)
 }
 
 /// Stores the delivery durably, then answers 200. Never answers 410 (ActiveCampaign would
 /// deactivate the webhook for good).
-pub async fn receive(req: HttpRequest, path: web::Path<String>, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
+pub async fn receive(
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> HttpResponse {
     if !secret_matches(&path, state.secret.expose_secret()) {
         return HttpResponse::NotFound().finish();
     }
     if !is_form(&req) {
-        return HttpResponse::UnsupportedMediaType().body("expected application/x-www-form-urlencoded");
+        return HttpResponse::UnsupportedMediaType()
+            .body("expected application/x-www-form-urlencoded");
     }
     let received_at = crate::mirror::now();
     let delivery = NewDelivery::from_body(body.to_vec(), received_at);
@@ -41,9 +51,16 @@ pub async fn receive(req: HttpRequest, path: web::Path<String>, body: web::Bytes
             if let Some(why) = parse_error {
                 tracing::warn!(event_id = id, event_type = event_type.as_deref().unwrap_or("-"), reason = %why, "stored a delivery that cannot be parsed; replay it after a fix");
             } else {
-                tracing::debug!(event_id = id, event_type = event_type.as_deref().unwrap_or("-"), duplicate, "delivery stored");
+                tracing::debug!(
+                    event_id = id,
+                    event_type = event_type.as_deref().unwrap_or("-"),
+                    duplicate,
+                    "delivery stored"
+                );
             }
-            HttpResponse::Ok().insert_header(("X-Acmirror-Event-Id", id.to_string())).body("ok")
+            HttpResponse::Ok()
+                .insert_header(("X-Acmirror-Event-Id", id.to_string()))
+                .body("ok")
         }
         Err(e) => {
             tracing::error!(error = %e, "delivery not stored");

@@ -26,6 +26,9 @@ pub enum ApplyError {
     /// A key the event type needs is missing.
     #[error("{0} is missing; a {1} delivery needs it")]
     Missing(&'static str, String),
+    /// Neither a `type` nor a contact block: not an ActiveCampaign webhook body.
+    #[error("no `type` and no contact block: this is not an ActiveCampaign webhook body")]
+    NotAWebhook,
     /// The database refused a write.
     #[error("database: {0}")]
     Db(#[from] diesel::result::Error),
@@ -33,20 +36,55 @@ pub enum ApplyError {
 
 /// Event types stored for reporting; a contact block in them refreshes the contact.
 const REPORTING_TYPES: &[&str] = &[
-    "bounce", "click", "open", "sent", "forward", "share", "reply", "sms_reply", "sms_sent", "sms_unsub",
-    "deal_tasktype_add", "contact_task_add",
+    "bounce",
+    "click",
+    "open",
+    "sent",
+    "forward",
+    "share",
+    "reply",
+    "sms_reply",
+    "sms_sent",
+    "sms_unsub",
+    "deal_tasktype_add",
+    "contact_task_add",
 ];
 
 /// Applies `d` (stored as delivery `event_id`) to the mirror.
-pub fn apply(conn: &mut DbConn, event_id: i64, d: &Delivery, now: SourceTime) -> Result<Outcome, ApplyError> {
+pub fn apply(
+    conn: &mut DbConn,
+    event_id: i64,
+    d: &Delivery,
+    now: SourceTime,
+) -> Result<Outcome, ApplyError> {
     let Some(kind) = d.event_type.as_deref() else {
-        return Ok(Outcome::Ignored("no type: an automation webhook body, which acmirror does not mirror"));
+        if d.contact.is_none() {
+            return Err(ApplyError::NotAWebhook);
+        }
+        return Ok(Outcome::Ignored(
+            "no type: an automation webhook body, which acmirror does not mirror",
+        ));
     };
-    let at = d.occurred_at.ok_or_else(|| ApplyError::Missing("date_time", kind.to_owned()))?;
-    let need_contact = || d.contact.as_ref().ok_or_else(|| ApplyError::Missing("contact[id]", kind.to_owned()));
-    let need_deal = || d.deal.as_ref().ok_or_else(|| ApplyError::Missing("deal[id]", kind.to_owned()));
+    let at = d
+        .occurred_at
+        .ok_or_else(|| ApplyError::Missing("date_time", kind.to_owned()))?;
+    let need_contact = || {
+        d.contact
+            .as_ref()
+            .ok_or_else(|| ApplyError::Missing("contact[id]", kind.to_owned()))
+    };
+    let need_deal = || {
+        d.deal
+            .as_ref()
+            .ok_or_else(|| ApplyError::Missing("deal[id]", kind.to_owned()))
+    };
     match kind {
-        "subscribe" | "unsubscribe" | "update" | "contact_tag_added" | "contact_tag_removed" | "subscriber_note" => {
+        "subscribe"
+        | "unsubscribe"
+        | "update"
+        | "contact_tag_added"
+        | "contact_tag_removed"
+        | "subscriber_note" => {
             let c = need_contact()?;
             apply_contact(conn, c, at, now)?;
             apply_tag_set(conn, c, kind, d.tag.as_deref(), at)?;
@@ -57,7 +95,12 @@ pub fn apply(conn: &mut DbConn, event_id: i64, d: &Delivery, now: SourceTime) ->
                     }
                 }
                 "unsubscribe" => {
-                    let rows: Vec<_> = d.list_id.iter().chain(&d.listed_ids).map(|l| (c.id, *l, 2)).collect();
+                    let rows: Vec<_> = d
+                        .list_id
+                        .iter()
+                        .chain(&d.listed_ids)
+                        .map(|l| (c.id, *l, 2))
+                        .collect();
                     values::upsert_memberships(conn, &rows, at)?;
                 }
                 "subscriber_note" => {
@@ -93,27 +136,52 @@ pub fn apply(conn: &mut DbConn, event_id: i64, d: &Delivery, now: SourceTime) ->
             }
         }
         "deal_pipeline_add" => {
-            let p = d.pipeline.clone().ok_or_else(|| ApplyError::Missing("pipeline[id]", kind.to_owned()))?;
+            let p = d
+                .pipeline
+                .clone()
+                .ok_or_else(|| ApplyError::Missing("pipeline[id]", kind.to_owned()))?;
             dimensions::upsert_pipelines(conn, &[p])?;
         }
         "deal_stage_add" => {
-            let (id, pipeline_id, title) = d.stage.clone().ok_or_else(|| ApplyError::Missing("stage[id]", kind.to_owned()))?;
-            dimensions::upsert_stages(conn, &[Stage { id, pipeline_id, title }])?;
+            let (id, pipeline_id, title) = d
+                .stage
+                .clone()
+                .ok_or_else(|| ApplyError::Missing("stage[id]", kind.to_owned()))?;
+            dimensions::upsert_stages(
+                conn,
+                &[Stage {
+                    id,
+                    pipeline_id,
+                    title,
+                }],
+            )?;
         }
         "list_add" => {
-            let l = d.new_list.clone().ok_or_else(|| ApplyError::Missing("list[id]", kind.to_owned()))?;
+            let l = d
+                .new_list
+                .clone()
+                .ok_or_else(|| ApplyError::Missing("list[id]", kind.to_owned()))?;
             dimensions::upsert_lists(conn, &[l])?;
         }
         k if REPORTING_TYPES.contains(&k) => match &d.contact {
             Some(c) => apply_contact(conn, c, at, now)?,
-            None => return Ok(Outcome::Ignored("stored for reporting; no contact block to refresh")),
+            None => {
+                return Ok(Outcome::Ignored(
+                    "stored for reporting; no contact block to refresh",
+                ))
+            }
         },
         _ => return Ok(Outcome::Ignored("unknown event type; stored for reporting")),
     }
     Ok(Outcome::Applied)
 }
 
-fn apply_contact(conn: &mut DbConn, c: &ContactBlock, at: SourceTime, now: SourceTime) -> QueryResult<()> {
+fn apply_contact(
+    conn: &mut DbConn,
+    c: &ContactBlock,
+    at: SourceTime,
+    now: SourceTime,
+) -> QueryResult<()> {
     let state = ContactState {
         id: c.id,
         email: c.email.clone(),
@@ -124,7 +192,11 @@ fn apply_contact(conn: &mut DbConn, c: &ContactBlock, at: SourceTime, now: Sourc
         source_time: at,
     };
     contacts::upsert(conn, &[state], now)?;
-    let fields: Vec<_> = c.fields.iter().map(|(f, v)| (c.id, *f, v.clone())).collect();
+    let fields: Vec<_> = c
+        .fields
+        .iter()
+        .map(|(f, v)| (c.id, *f, v.clone()))
+        .collect();
     values::upsert_field_values(conn, &fields, at)?;
     Ok(())
 }
@@ -132,14 +204,22 @@ fn apply_contact(conn: &mut DbConn, c: &ContactBlock, at: SourceTime, now: Sourc
 /// Replaces the contact's tag set with the one the delivery carries. On tag events the named
 /// `tag` decides the ambiguity of names containing ", " and is present, respectively absent,
 /// afterwards.
-fn apply_tag_set(conn: &mut DbConn, c: &ContactBlock, kind: &str, tag: Option<&str>, at: SourceTime) -> QueryResult<()> {
+fn apply_tag_set(
+    conn: &mut DbConn,
+    c: &ContactBlock,
+    kind: &str,
+    tag: Option<&str>,
+    at: SourceTime,
+) -> QueryResult<()> {
     let mut set: BTreeSet<String> = match &c.tags {
         Some(raw) => {
             let mut known = tags::known_names_for(conn, raw)?;
             known.extend(tag.map(str::to_owned));
             tags::split_tags(raw, &known)
         }
-        None if tag.is_some() => tags::current(conn, &[c.id])?.remove(&c.id).unwrap_or_default(),
+        None if tag.is_some() => tags::current(conn, &[c.id])?
+            .remove(&c.id)
+            .unwrap_or_default(),
         None => return Ok(()),
     };
     match (kind, tag) {
@@ -155,7 +235,13 @@ fn apply_tag_set(conn: &mut DbConn, c: &ContactBlock, kind: &str, tag: Option<&s
     Ok(())
 }
 
-fn apply_deal(conn: &mut DbConn, d: &Delivery, deal: &DealBlock, at: SourceTime, now: SourceTime) -> QueryResult<()> {
+fn apply_deal(
+    conn: &mut DbConn,
+    d: &Delivery,
+    deal: &DealBlock,
+    at: SourceTime,
+    now: SourceTime,
+) -> QueryResult<()> {
     match (&d.contact, deal.contact_id) {
         (Some(c), _) => {
             let state = ContactState {
@@ -184,7 +270,14 @@ fn apply_deal(conn: &mut DbConn, d: &Delivery, deal: &DealBlock, at: SourceTime,
         dimensions::upsert_pipelines(conn, &[(id, title.clone())])?;
     }
     if let (Some(id), Some(title)) = (deal.stage_id, &deal.stage_title) {
-        dimensions::upsert_stages(conn, &[Stage { id, pipeline_id: deal.pipeline_id, title: title.clone() }])?;
+        dimensions::upsert_stages(
+            conn,
+            &[Stage {
+                id,
+                pipeline_id: deal.pipeline_id,
+                title: title.clone(),
+            }],
+        )?;
     }
     let state = DealState {
         id: deal.id,

@@ -21,7 +21,10 @@ pub struct ParseError {
 }
 
 fn err(field: &str, problem: impl Into<String>) -> ParseError {
-    ParseError { field: field.to_owned(), problem: problem.into() }
+    ParseError {
+        field: field.to_owned(),
+        problem: problem.into(),
+    }
 }
 
 /// The contact block (`contact[...]`).
@@ -150,7 +153,10 @@ const AC_ZONE: chrono_tz::Tz = chrono_tz::America::Chicago;
 /// Parses an ISO-8601 time with offset (or, failing that, a zone-less `YYYY-MM-DD HH:MM:SS`
 /// in ActiveCampaign's zone) into UTC. Empty and zero dates are none.
 pub fn time(field: &str, raw: Option<&str>) -> Result<Option<SourceTime>, ParseError> {
-    let Some(s) = raw.map(str::trim).filter(|s| !s.is_empty() && !s.starts_with("0000-00-00")) else {
+    let Some(s) = raw
+        .map(str::trim)
+        .filter(|s| !s.is_empty() && !s.starts_with("0000-00-00"))
+    else {
         return Ok(None);
     };
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
@@ -162,12 +168,19 @@ pub fn time(field: &str, raw: Option<&str>) -> Result<Option<SourceTime>, ParseE
         .from_local_datetime(&naive)
         .earliest()
         .map(|t| Some(t.naive_utc()))
-        .ok_or_else(|| err(field, format!("{} does not exist in ActiveCampaign's time zone", short(s))))
+        .ok_or_else(|| {
+            err(
+                field,
+                format!("{} does not exist in ActiveCampaign's time zone", short(s)),
+            )
+        })
 }
 
 /// Converts a decimal amount in major units (`100`, `100.5`, `-3.25`) to cents, exactly.
 pub fn cents(field: &str, raw: Option<&str>) -> Result<Option<i64>, ParseError> {
-    let Some(s) = raw.map(str::trim).filter(|s| !s.is_empty()) else { return Ok(None) };
+    let Some(s) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
     let bad = || err(field, format!("{} is not an amount", short(s)));
     let (negative, digits) = match s.strip_prefix('-') {
         Some(rest) => (true, rest),
@@ -180,7 +193,11 @@ pub fn cents(field: &str, raw: Option<&str>) -> Result<Option<i64>, ParseError> 
     {
         return Err(bad());
     }
-    let whole: i64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| bad())? };
+    let whole: i64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().map_err(|_| bad())?
+    };
     let mut frac_digits = frac.bytes().map(|b| i64::from(b - b'0'));
     let tenths = frac_digits.next().unwrap_or(0);
     let hundredths = frac_digits.next().unwrap_or(0);
@@ -198,8 +215,12 @@ fn text(node: &Node, key: &str) -> Option<String> {
 }
 
 fn contact_block(body: &FormBody) -> Result<Option<ContactBlock>, ParseError> {
-    let Some(node) = body.at(&["contact"]) else { return Ok(None) };
-    let Some(id) = id("contact[id]", node.get(&["id"]))? else { return Ok(None) };
+    let Some(node) = body.at(&["contact"]) else {
+        return Ok(None);
+    };
+    let Some(id) = id("contact[id]", node.get(&["id"]))? else {
+        return Ok(None);
+    };
     let fields = node
         .at(&["fields"])
         .map(|f| {
@@ -221,15 +242,26 @@ fn contact_block(body: &FormBody) -> Result<Option<ContactBlock>, ParseError> {
 }
 
 fn deal_block(body: &FormBody) -> Result<Option<DealBlock>, ParseError> {
-    let Some(node) = body.at(&["deal"]) else { return Ok(None) };
-    let Some(deal_id) = id("deal[id]", node.get(&["id"]))? else { return Ok(None) };
+    let Some(node) = body.at(&["deal"]) else {
+        return Ok(None);
+    };
+    let Some(deal_id) = id("deal[id]", node.get(&["id"]))? else {
+        return Ok(None);
+    };
     let created_at = match time("deal[create_date_iso]", node.get(&["create_date_iso"]))? {
         Some(t) => Some(t),
         None => time("deal[create_date]", node.get(&["create_date"]))?,
     };
-    let status = match node.get(&["status"]).map(str::trim).filter(|s| !s.is_empty()) {
+    let status = match node
+        .get(&["status"])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         None => None,
-        Some(s) => Some(s.parse::<i32>().map_err(|_| err("deal[status]", format!("{} is not 0, 1 or 2", short(s))))?),
+        Some(s) => Some(
+            s.parse::<i32>()
+                .map_err(|_| err("deal[status]", format!("{} is not 0, 1 or 2", short(s))))?,
+        ),
     };
     Ok(Some(DealBlock {
         id: deal_id,
@@ -240,7 +272,9 @@ fn deal_block(body: &FormBody) -> Result<Option<DealBlock>, ParseError> {
         stage_id: id("deal[stageid]", node.get(&["stageid"]))?,
         stage_title: text(node, "stage_title"),
         value_cents: cents("deal[value_raw]", node.get(&["value_raw"]))?,
-        currency: text(node, "currency").filter(|c| !c.is_empty()).map(|c| c.to_ascii_lowercase()),
+        currency: text(node, "currency")
+            .filter(|c| !c.is_empty())
+            .map(|c| c.to_ascii_lowercase()),
         owner_id: id("deal[owner]", node.get(&["owner"]))?,
         contact_id: id("deal[contactid]", node.get(&["contactid"]))?,
         contact_email: text(node, "contact_email"),
@@ -251,8 +285,12 @@ fn deal_block(body: &FormBody) -> Result<Option<DealBlock>, ParseError> {
 }
 
 fn task_block(body: &FormBody) -> Result<Option<TaskBlock>, ParseError> {
-    let Some(node) = body.at(&["task"]) else { return Ok(None) };
-    let Some(task_id) = id("task[id]", node.get(&["id"]))? else { return Ok(None) };
+    let Some(node) = body.at(&["task"]) else {
+        return Ok(None);
+    };
+    let Some(task_id) = id("task[id]", node.get(&["id"]))? else {
+        return Ok(None);
+    };
     Ok(Some(TaskBlock {
         id: task_id,
         task_type: text(node, "type_title"),
@@ -269,20 +307,40 @@ fn task_block(body: &FormBody) -> Result<Option<TaskBlock>, ParseError> {
     }))
 }
 
-fn titled(body: &FormBody, name: &str, title_key: &str) -> Result<Option<(i64, String)>, ParseError> {
-    let Some(node) = body.at(&[name]) else { return Ok(None) };
-    let Some(obj_id) = id(&format!("{name}[id]"), node.get(&["id"]))? else { return Ok(None) };
-    Ok(Some((obj_id, node.get(&[title_key]).unwrap_or_default().to_owned())))
+fn titled(
+    body: &FormBody,
+    name: &str,
+    title_key: &str,
+) -> Result<Option<(i64, String)>, ParseError> {
+    let Some(node) = body.at(&[name]) else {
+        return Ok(None);
+    };
+    let Some(obj_id) = id(&format!("{name}[id]"), node.get(&["id"]))? else {
+        return Ok(None);
+    };
+    Ok(Some((
+        obj_id,
+        node.get(&[title_key]).unwrap_or_default().to_owned(),
+    )))
 }
 
 impl Delivery {
     /// Reads the typed view from a decoded body.
     pub fn parse(body: &FormBody) -> Result<Self, ParseError> {
-        let event_type = body.get(&["type"]).map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned);
+        let event_type = body
+            .get(&["type"])
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned);
         let occurred_at = time("date_time", body.get(&["date_time"]))?;
         let list_node = body.at(&["list"]);
         let listed_ids = list_node
-            .map(|n| n.children.values().filter_map(|c| c.get(&["id"])).collect::<Vec<_>>())
+            .map(|n| {
+                n.children
+                    .values()
+                    .filter_map(|c| c.get(&["id"]))
+                    .collect::<Vec<_>>()
+            })
             .unwrap_or_default();
         let listed_ids = listed_ids
             .into_iter()
@@ -303,7 +361,8 @@ impl Delivery {
             None => None,
         };
         let deal_note = match body.at(&["note"]).filter(|n| !n.children.is_empty()) {
-            Some(n) => id("note[id]", n.get(&["id"]))?.map(|nid| (nid, n.get(&["text"]).unwrap_or_default().to_owned())),
+            Some(n) => id("note[id]", n.get(&["id"]))?
+                .map(|nid| (nid, n.get(&["text"]).unwrap_or_default().to_owned())),
             None => None,
         };
         Ok(Self {
@@ -326,7 +385,10 @@ impl Delivery {
 
     /// The contact this delivery is about, from the contact block or the deal's contact.
     pub fn contact_id(&self) -> Option<i64> {
-        self.contact.as_ref().map(|c| c.id).or_else(|| self.deal.as_ref().and_then(|d| d.contact_id))
+        self.contact
+            .as_ref()
+            .map(|c| c.id)
+            .or_else(|| self.deal.as_ref().and_then(|d| d.contact_id))
     }
 
     /// The deal this delivery is about.
@@ -347,7 +409,10 @@ mod tests {
     #[test]
     fn date_time_offset_is_converted_to_utc() {
         let d = parse("type=update&date_time=2026-07-17T22%3A01%3A25-05%3A00");
-        assert_eq!(d.occurred_at.map(|t| t.to_string()), Some("2026-07-18 03:01:25".into()));
+        assert_eq!(
+            d.occurred_at.map(|t| t.to_string()),
+            Some("2026-07-18 03:01:25".into())
+        );
     }
 
     #[test]
@@ -399,14 +464,22 @@ mod tests {
     fn automation_bodies_have_no_type() {
         let d = parse("contact[id]=903&contact[email]=ivan%40grozny.me&contact[fields][eula]=%7C%7CYes%7C%7C&seriesid=22");
         assert_eq!(d.event_type, None);
-        assert_eq!(d.contact.map(|c| c.fields.len()), Some(0), "non-numeric field keys are skipped");
+        assert_eq!(
+            d.contact.map(|c| c.fields.len()),
+            Some(0),
+            "non-numeric field keys are skipped"
+        );
     }
 
     #[test]
     fn absurd_values_are_reported_with_their_field() {
-        let e = Delivery::parse(&decode(b"type=update&date_time=99999-01-01T00:00:00Z").expect("decodes")).expect_err("bad date");
+        let e = Delivery::parse(
+            &decode(b"type=update&date_time=99999-01-01T00:00:00Z").expect("decodes"),
+        )
+        .expect_err("bad date");
         assert_eq!(e.field, "date_time");
-        let e = Delivery::parse(&decode(b"type=update&contact[id]=12abc").expect("decodes")).expect_err("bad id");
+        let e = Delivery::parse(&decode(b"type=update&contact[id]=12abc").expect("decodes"))
+            .expect_err("bad id");
         assert_eq!(e.field, "contact[id]");
     }
 }

@@ -1,7 +1,7 @@
 //! Webhook deliveries: decode, store durably, apply to the mirror.
 
+pub mod apply;
 pub mod decode;
 pub mod event;
-pub mod apply;
 pub mod store;
 pub mod worker;

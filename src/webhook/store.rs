@@ -65,7 +65,10 @@ impl NewDelivery {
             deal_id: None,
             error: None,
         };
-        match decode(&d.body).map_err(|e| e.to_string()).and_then(|f| Delivery::parse(&f).map_err(|e| e.to_string())) {
+        match decode(&d.body)
+            .map_err(|e| e.to_string())
+            .and_then(|f| Delivery::parse(&f).map_err(|e| e.to_string()))
+        {
             Ok(p) => {
                 d.contact_id = p.contact_id();
                 d.deal_id = p.deal_id();
@@ -74,7 +77,9 @@ impl NewDelivery {
                 d.initiated_from = p.initiated_from;
             }
             Err(e) => {
-                d.event_type = decode(&d.body).ok().and_then(|f| f.get(&["type"]).map(str::to_owned));
+                d.event_type = decode(&d.body)
+                    .ok()
+                    .and_then(|f| f.get(&["type"]).map(str::to_owned));
                 d.error = Some(e);
             }
         }
@@ -93,7 +98,11 @@ pub enum Stored {
 
 /// Inserts one delivery (or counts a repeat) inside the caller's transaction.
 pub fn insert(conn: &mut DbConn, d: &NewDelivery) -> QueryResult<Stored> {
-    let status = if d.error.is_some() { "failed" } else { "pending" };
+    let status = if d.error.is_some() {
+        "failed"
+    } else {
+        "pending"
+    };
     let row = (
         we::body_sha256.eq(&d.sha256),
         we::event_type.eq(&d.event_type),
@@ -108,14 +117,22 @@ pub fn insert(conn: &mut DbConn, d: &NewDelivery) -> QueryResult<Stored> {
         we::deliveries.eq(1),
         we::body.eq(&d.body),
     );
-    let (id, deliveries): (i64, i32) = with_backend!(&mut *conn, |c| diesel::insert_into(we::table)
-        .values(&row)
-        .on_conflict(we::body_sha256)
-        .do_update()
-        .set((we::deliveries.eq(we::deliveries + 1), we::last_received_at.eq(d.received_at)))
-        .returning((we::id, we::deliveries))
-        .get_result(c))?;
-    Ok(if deliveries == 1 { Stored::New(id) } else { Stored::Duplicate(id) })
+    let (id, deliveries): (i64, i32) =
+        with_backend!(&mut *conn, |c| diesel::insert_into(we::table)
+            .values(&row)
+            .on_conflict(we::body_sha256)
+            .do_update()
+            .set((
+                we::deliveries.eq(we::deliveries + 1),
+                we::last_received_at.eq(d.received_at)
+            ))
+            .returning((we::id, we::deliveries))
+            .get_result(c))?;
+    Ok(if deliveries == 1 {
+        Stored::New(id)
+    } else {
+        Stored::Duplicate(id)
+    })
 }
 
 /// Why a delivery could not be stored.
@@ -136,7 +153,11 @@ pub struct Intake {
 
 impl Intake {
     /// Starts the writer task. `applied` is notified after each commit.
-    pub fn start(pool: Pool, metrics: Arc<Metrics>, applied: Arc<Notify>) -> (Self, tokio::task::JoinHandle<()>) {
+    pub fn start(
+        pool: Pool,
+        metrics: Arc<Metrics>,
+        applied: Arc<Notify>,
+    ) -> (Self, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(MAX_BATCH * 4);
         let task = tokio::spawn(writer(pool, rx, metrics, applied));
         (Self { tx }, task)
@@ -149,12 +170,18 @@ impl Intake {
             .send(Job { delivery, reply })
             .await
             .map_err(|_| StoreError("the intake writer has stopped (shutting down)".into()))?;
-        rx.await.map_err(|_| StoreError("the intake writer stopped before committing".into()))?
+        rx.await
+            .map_err(|_| StoreError("the intake writer stopped before committing".into()))?
     }
 }
 
 /// Runs until every `Intake` handle is dropped and the queue is drained.
-async fn writer(pool: Pool, mut rx: mpsc::Receiver<Job>, metrics: Arc<Metrics>, applied: Arc<Notify>) {
+async fn writer(
+    pool: Pool,
+    mut rx: mpsc::Receiver<Job>,
+    metrics: Arc<Metrics>,
+    applied: Arc<Notify>,
+) {
     while let Some(first) = rx.recv().await {
         let mut jobs = vec![first];
         while jobs.len() < MAX_BATCH {
@@ -191,6 +218,11 @@ async fn writer(pool: Pool, mut rx: mpsc::Receiver<Job>, metrics: Arc<Metrics>, 
 
 fn commit_batch(pool: &Pool, deliveries: &[NewDelivery]) -> Result<Vec<Stored>, StoreError> {
     let mut conn = pool.get().map_err(|e| StoreError(e.to_string()))?;
-    write_tx(&mut conn, |c| deliveries.iter().map(|d| insert(c, d)).collect::<QueryResult<Vec<_>>>())
-        .map_err(|e: diesel::result::Error| StoreError(e.to_string()))
+    write_tx(&mut conn, |c| {
+        deliveries
+            .iter()
+            .map(|d| insert(c, d))
+            .collect::<QueryResult<Vec<_>>>()
+    })
+    .map_err(|e: diesel::result::Error| StoreError(e.to_string()))
 }

@@ -51,7 +51,8 @@ fn apply_one(conn: &mut DbConn, id: i64, body: &[u8], now: SourceTime) -> Result
     let form = decode(body).map_err(|e| e.to_string())?;
     let delivery = Delivery::parse(&form).map_err(|e| e.to_string())?;
     // A savepoint per delivery: a failing one rolls back alone.
-    conn.transaction(|c| apply(c, id, &delivery, now)).map_err(|e: ApplyError| e.to_string())
+    conn.transaction(|c| apply(c, id, &delivery, now))
+        .map_err(|e: ApplyError| e.to_string())
 }
 
 /// Applies up to `limit` pending deliveries in one transaction.
@@ -61,7 +62,10 @@ pub fn apply_pending(pool: &Pool, limit: i64, metrics: &Metrics) -> anyhow::Resu
     let result = write_tx(&mut conn, |c| {
         let batch = claim(c, limit)?;
         let now = now();
-        let mut stats = Applied { claimed: batch.len(), ..Applied::default() };
+        let mut stats = Applied {
+            claimed: batch.len(),
+            ..Applied::default()
+        };
         let mut applied_ids = Vec::new();
         for (id, body, received_at) in &batch {
             match apply_one(c, *id, body, now) {
@@ -83,7 +87,11 @@ pub fn apply_pending(pool: &Pool, limit: i64, metrics: &Metrics) -> anyhow::Resu
         stats.applied = applied_ids.len();
         for chunk in applied_ids.chunks(crate::mirror::CHUNK) {
             diesel::update(we::table.filter(we::id.eq_any(chunk)))
-                .set((we::status.eq("applied"), we::error.eq(None::<String>), we::applied_at.eq(now)))
+                .set((
+                    we::status.eq("applied"),
+                    we::error.eq(None::<String>),
+                    we::applied_at.eq(now),
+                ))
                 .execute(c)?;
         }
         Ok::<_, diesel::result::Error>(stats)
@@ -97,9 +105,19 @@ pub fn apply_pending(pool: &Pool, limit: i64, metrics: &Metrics) -> anyhow::Resu
     Ok(result)
 }
 
-fn mark(conn: &mut DbConn, id: i64, status: &str, error: Option<&str>, now: SourceTime) -> QueryResult<usize> {
+fn mark(
+    conn: &mut DbConn,
+    id: i64,
+    status: &str,
+    error: Option<&str>,
+    now: SourceTime,
+) -> QueryResult<usize> {
     diesel::update(we::table.find(id))
-        .set((we::status.eq(status), we::error.eq(error), we::applied_at.eq(now)))
+        .set((
+            we::status.eq(status),
+            we::error.eq(error),
+            we::applied_at.eq(now),
+        ))
         .execute(conn)
 }
 
@@ -120,7 +138,12 @@ pub fn drain(pool: &Pool, metrics: &Metrics) -> anyhow::Result<Applied> {
 }
 
 /// Runs the worker until `shutdown`; wakes on `notify` (a commit) or every second.
-pub async fn run(pool: Pool, metrics: Arc<Metrics>, notify: Arc<Notify>, shutdown: CancellationToken) {
+pub async fn run(
+    pool: Pool,
+    metrics: Arc<Metrics>,
+    notify: Arc<Notify>,
+    shutdown: CancellationToken,
+) {
     loop {
         let (p, m) = (pool.clone(), metrics.clone());
         match tokio::task::spawn_blocking(move || apply_pending(&p, BATCH, &m)).await {

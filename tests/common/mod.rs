@@ -1,0 +1,202 @@
+//! Test harness: a fresh database per test (SQLite file, or a new PostgreSQL database when
+//! `ACMIRROR_TEST_DATABASE_URL` is set) and a daemon on a random port of 127.0.0.1.
+
+#![allow(dead_code)]
+
+pub mod fixtures;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use acmirror::app::{open_database, Daemon, Plugins};
+use acmirror::config::{Settings, SettingsArgs};
+use acmirror::db::{DbConn, Pool};
+use diesel::RunQueryDsl;
+
+/// The webhook secret every test daemon uses.
+pub const SECRET: &str = "test-secret-0123456789";
+/// The admin token every test daemon uses.
+pub const ADMIN_TOKEN: &str = "admin-token-0123456789";
+
+/// A database for one test; PostgreSQL ones are dropped at the end.
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    pg: Option<(String, String)>,
+}
+
+impl TestDb {
+    /// A new, empty database on the backend under test.
+    pub fn new() -> Self {
+        match std::env::var("ACMIRROR_TEST_DATABASE_URL") {
+            Ok(base) if !base.is_empty() => Self::postgres(&base),
+            _ => {
+                let dir = tempfile::tempdir().expect("tempdir");
+                let url = dir.path().join("mirror.db").to_string_lossy().into_owned();
+                Self {
+                    url,
+                    _dir: Some(dir),
+                    pg: None,
+                }
+            }
+        }
+    }
+
+    fn postgres(base: &str) -> Self {
+        use diesel::Connection;
+        let name = format!("acm_test_{:016x}", rand::random::<u64>());
+        let mut admin = diesel::PgConnection::establish(base)
+            .expect("ACMIRROR_TEST_DATABASE_URL must reach PostgreSQL");
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .expect("create test database");
+        let url = match base.rfind('/') {
+            Some(i) if base[..i].ends_with(':') || base[..i].ends_with('/') => {
+                format!("{base}/{name}")
+            }
+            Some(i) => format!("{}/{name}", &base[..i]),
+            None => panic!("ACMIRROR_TEST_DATABASE_URL needs a database path"),
+        };
+        Self {
+            url,
+            _dir: None,
+            pg: Some((base.to_owned(), name)),
+        }
+    }
+
+    /// True on PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        self.pg.is_some()
+    }
+
+    /// Settings for a daemon on this database.
+    pub fn settings(&self, extra: &[(&str, &str)]) -> Settings {
+        let mut env: HashMap<String, String> = HashMap::from([
+            ("ACMIRROR_DATABASE_URL".to_owned(), self.url.clone()),
+            ("ACMIRROR_LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
+            ("ACMIRROR_WEBHOOK_SECRET".to_owned(), SECRET.to_owned()),
+            ("ACMIRROR_ADMIN_TOKEN".to_owned(), ADMIN_TOKEN.to_owned()),
+            ("ACMIRROR_LOG_FORMAT".to_owned(), "json".to_owned()),
+            ("ACMIRROR_RECONCILE_CRON".to_owned(), String::new()),
+            ("ACMIRROR_FULL_SYNC_CRON".to_owned(), String::new()),
+        ]);
+        for (k, v) in extra {
+            env.insert((*k).to_owned(), (*v).to_owned());
+        }
+        Settings::load(&SettingsArgs::default(), &|k| env.get(k).cloned())
+            .expect("test settings are valid")
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        use diesel::Connection;
+        if let Some((base, name)) = &self.pg {
+            if let Ok(mut admin) = diesel::PgConnection::establish(base) {
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut admin);
+            }
+        }
+    }
+}
+
+/// A daemon under test.
+pub struct TestApp {
+    pub db: TestDb,
+    pub daemon: Daemon,
+    pub client: reqwest::Client,
+}
+
+impl TestApp {
+    /// Starts a daemon on a fresh database.
+    pub async fn spawn() -> Self {
+        Self::spawn_with(&[]).await
+    }
+
+    /// Starts a daemon with extra settings.
+    pub async fn spawn_with(extra: &[(&str, &str)]) -> Self {
+        let db = TestDb::new();
+        let settings = db.settings(extra);
+        let (pool, _) = open_database(&settings).await.expect("database opens");
+        let daemon = Daemon::start(&settings, pool, Plugins::default(), 2)
+            .await
+            .expect("daemon starts");
+        Self {
+            db,
+            daemon,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.daemon.addr
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.daemon.addr)
+    }
+
+    pub fn webhook_url(&self) -> String {
+        self.url(&format!("/webhooks/activecampaign/{SECRET}"))
+    }
+
+    pub fn pool(&self) -> Pool {
+        self.daemon.pool.clone()
+    }
+
+    /// Posts a form body to the webhook endpoint; returns the status code.
+    pub async fn post(&self, body: &str) -> u16 {
+        self.client
+            .post(self.webhook_url())
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("request")
+            .status()
+            .as_u16()
+    }
+
+    /// Applies every stored delivery now, and waits for any batch the daemon's own worker
+    /// holds (on PostgreSQL it skips rows another transaction has claimed).
+    pub async fn apply_all(&self) {
+        use acmirror::db::schema::webhook_events as we;
+        use diesel::prelude::*;
+        for _ in 0..400 {
+            let pool = self.pool();
+            let metrics = self.daemon.metrics.clone();
+            tokio::task::spawn_blocking(move || acmirror::webhook::worker::drain(&pool, &metrics))
+                .await
+                .expect("no panic")
+                .expect("apply succeeds");
+            let pending: i64 = self
+                .with_conn(|c| {
+                    we::table
+                        .filter(we::status.eq("pending"))
+                        .count()
+                        .get_result(c)
+                        .expect("count")
+                })
+                .await;
+            if pending == 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("deliveries stayed pending for 10 s");
+    }
+
+    /// Runs a query on a pooled connection.
+    pub async fn with_conn<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut DbConn) -> T + Send + 'static,
+    ) -> T {
+        let pool = self.pool();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().expect("connection");
+            f(&mut conn)
+        })
+        .await
+        .expect("no panic")
+    }
+}
