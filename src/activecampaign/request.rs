@@ -307,3 +307,54 @@ fn describe(error: reqwest::Error) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::activecampaign::{ClientConfig, RetryPolicy};
+
+    fn client() -> ApiClient {
+        ApiClient::new(ClientConfig::new("https://acct.api-us1.com", "t".into()))
+            .expect("valid config")
+    }
+
+    fn reply(status: u16, retry_after: Option<u64>) -> Reply {
+        Reply {
+            status: StatusCode::from_u16(status).expect("valid status"),
+            retry_after: retry_after.map(Duration::from_secs),
+            body: b"{}".to_vec(),
+        }
+    }
+
+    fn verdict(status: u16, retry_after: Option<u64>) -> Retry {
+        let mut auth_failures = 0;
+        match client().judge::<()>(&reply(status, retry_after), |_| Ok(()), &mut auth_failures) {
+            Step::Retry(retry) => retry,
+            Step::Done(_) | Step::Fail(_) => panic!("HTTP {status} should be retried"),
+        }
+    }
+
+    #[test]
+    fn retry_after_on_429_pauses_the_whole_client_for_that_long() {
+        let retry = verdict(429, Some(30));
+        assert_eq!(retry.pause_all, Some(Duration::from_secs(30)));
+        assert!(retry.unprocessed);
+    }
+
+    #[test]
+    fn a_429_without_retry_after_still_pauses_everyone_briefly() {
+        let pause = verdict(429, None).pause_all.expect("a pause");
+        assert!(pause > Duration::ZERO && pause <= RetryPolicy::default().base_delay);
+    }
+
+    #[test]
+    fn server_errors_back_off_alone_unless_told_how_long() {
+        assert_eq!(verdict(502, None).pause_all, None);
+        assert!(!verdict(502, None).unprocessed);
+        assert!(verdict(503, None).unprocessed);
+        assert_eq!(
+            verdict(503, Some(4)).pause_all,
+            Some(Duration::from_secs(4))
+        );
+    }
+}
