@@ -11,8 +11,8 @@ use super::client::ApiClient;
 use super::error::{message_suffix, ApiError};
 use super::retry::{classify, StatusClass};
 
-/// One logical API call, which may take several requests.
-#[derive(Debug)]
+/// One logical API call, which may take several requests. Deliberately not `Debug`: its query
+/// or body may carry the webhook URL with the mirror's secret.
 pub(crate) struct Call {
     pub(crate) method: Method,
     /// Relative to the API root, without a leading slash (`contacts/5`).
