@@ -1,6 +1,7 @@
 //! acmirror: a local SQL mirror of an ActiveCampaign account, fed by webhooks and repaired by
 //! reconciliation against the REST API v3.
 
+pub mod activecampaign;
 pub mod app;
 pub mod cli;
 pub mod config;
