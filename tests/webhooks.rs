@@ -1,4 +1,5 @@
 //! The webhook receiver and the mirror, end to end over HTTP, on the backend under test.
+#![allow(clippy::type_complexity)] // row tuples read back from the mirror
 
 mod common;
 

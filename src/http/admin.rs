@@ -7,9 +7,10 @@ use serde::Deserialize;
 use super::webhook::secret_matches;
 use super::AppState;
 
-fn authorized(req: &HttpRequest, state: &AppState) -> Result<(), HttpResponse> {
+/// `None` when the request carries the admin token, else the response to send.
+fn refusal(req: &HttpRequest, state: &AppState) -> Option<HttpResponse> {
     let Some(token) = &state.admin_token else {
-        return Err(
+        return Some(
             HttpResponse::NotFound().body("admin endpoints are disabled; set ACMIRROR_ADMIN_TOKEN")
         );
     };
@@ -20,9 +21,9 @@ fn authorized(req: &HttpRequest, state: &AppState) -> Result<(), HttpResponse> {
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
     if secret_matches(given, token.expose_secret()) {
-        Ok(())
+        None
     } else {
-        Err(HttpResponse::Unauthorized()
+        Some(HttpResponse::Unauthorized()
             .insert_header(("WWW-Authenticate", "Bearer"))
             .finish())
     }
@@ -42,7 +43,7 @@ pub async fn resync(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    if let Err(resp) = authorized(&req, &state) {
+    if let Some(resp) = refusal(&req, &state) {
         return resp;
     }
     let request: ResyncRequest = if body.is_empty() {
@@ -69,7 +70,7 @@ pub async fn resync(
 
 /// The `status --json` document.
 pub async fn status(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    if let Err(resp) = authorized(&req, &state) {
+    if let Some(resp) = refusal(&req, &state) {
         return resp;
     }
     let Some(admin) = state.admin.clone() else {
