@@ -9,13 +9,6 @@ pub mod db;
 pub mod http;
 pub mod metrics;
 pub mod mirror;
+pub mod reconcile;
 pub mod truth;
 pub mod webhook;
-
-/// Reconciliation pieces for the daemon, when the API is configured.
-pub fn reconcile_plugins(
-    _settings: &config::Settings,
-    _pool: &db::Pool,
-) -> anyhow::Result<app::Plugins> {
-    Ok(app::Plugins::default())
-}

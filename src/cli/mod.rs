@@ -1,6 +1,7 @@
 //! The command line: one file per subcommand.
 
 pub mod migrate;
+pub mod resync;
 pub mod serve;
 
 use clap::{Parser, Subcommand};
@@ -23,6 +24,8 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Create or upgrade the schema, print what was done, exit
     Migrate(migrate::MigrateArgs),
+    /// Run one reconciliation against the API now and print a summary
+    Resync(resync::ResyncArgs),
 }
 
 /// A failure with its exit code: 1 the work failed, 2 bad usage or configuration.
@@ -71,5 +74,6 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Migrate(args) => migrate::run(args),
+        Command::Resync(args) => resync::run(args),
     }
 }

@@ -11,7 +11,7 @@ use super::AppState;
 fn refusal(req: &HttpRequest, state: &AppState) -> Option<HttpResponse> {
     let Some(token) = &state.admin_token else {
         return Some(
-            HttpResponse::NotFound().body("admin endpoints are disabled; set ACMIRROR_ADMIN_TOKEN")
+            HttpResponse::NotFound().body("admin endpoints are disabled; set ACMIRROR_ADMIN_TOKEN"),
         );
     };
     let given = req
@@ -23,9 +23,11 @@ fn refusal(req: &HttpRequest, state: &AppState) -> Option<HttpResponse> {
     if secret_matches(given, token.expose_secret()) {
         None
     } else {
-        Some(HttpResponse::Unauthorized()
-            .insert_header(("WWW-Authenticate", "Bearer"))
-            .finish())
+        Some(
+            HttpResponse::Unauthorized()
+                .insert_header(("WWW-Authenticate", "Bearer"))
+                .finish(),
+        )
     }
 }
 
@@ -61,10 +63,9 @@ pub async fn resync(
             "reconciliation is not configured; set ACMIRROR_AC_API_URL and ACMIRROR_AC_API_TOKEN",
         );
     };
-    match web::block(move || admin.trigger(request.full)).await {
-        Ok(Ok(run_id)) => HttpResponse::Accepted().json(serde_json::json!({ "run_id": run_id })),
-        Ok(Err(why)) => HttpResponse::Conflict().body(why),
-        Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
+    match admin.trigger(request.full).await {
+        Ok(run_id) => HttpResponse::Accepted().json(serde_json::json!({ "run_id": run_id })),
+        Err(why) => HttpResponse::Conflict().body(why),
     }
 }
 

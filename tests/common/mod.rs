@@ -118,7 +118,7 @@ impl TestApp {
         let db = TestDb::new();
         let settings = db.settings(extra);
         let (pool, _) = open_database(&settings).await.expect("database opens");
-        let daemon = Daemon::start(&settings, pool, Plugins::default(), 2)
+        let daemon = Daemon::start(&settings, pool, Default::default(), Plugins::default(), 2)
             .await
             .expect("daemon starts");
         Self {
