@@ -237,6 +237,10 @@ async fn post(
     target: Target,
     body: &str,
 ) {
+    // A 410 to an earlier delivery switches the target off even for deliveries already queued.
+    if !still_active(shared, routing, &target) {
+        return;
+    }
     bump(&shared.stats.deliveries_sent);
     let result = client
         .post(&target.0)
@@ -253,6 +257,16 @@ async fn post(
             }
         }
         Err(_) => bump(&shared.stats.deliveries_failed),
+    }
+}
+
+fn still_active(shared: &Shared, routing: &Mutex<Routing>, target: &Target) -> bool {
+    match target.1 {
+        Some(id) => shared.account().webhooks.get(&id).is_some_and(|h| h.active),
+        None => {
+            let r = routing.lock().unwrap_or_else(|e| e.into_inner());
+            r.target.as_deref() == Some(target.0.as_str())
+        }
     }
 }
 
