@@ -572,3 +572,39 @@ async fn the_same_seed_generates_the_same_account() {
         sim.stop().await;
     }
 }
+
+#[derive(clap::Parser)]
+struct Cli {
+    #[command(flatten)]
+    args: acmirror::fake_ac::FakeAcArgs,
+}
+
+#[tokio::test]
+async fn the_command_parses_its_options_and_runs_until_shutdown() {
+    use clap::Parser;
+    let cli = Cli::parse_from([
+        "fake-ac",
+        "--listen",
+        "127.0.0.1:0",
+        "--contacts",
+        "10",
+        "--change-rate",
+        "20",
+        "--drop",
+        "0.5",
+    ]);
+    assert_eq!(cli.args.api_token, "fake-token");
+    let config = cli.args.config();
+    assert_eq!(
+        (
+            config.contacts,
+            config.rate_limit,
+            config.webhook_faults.drop
+        ),
+        (10, 5, 0.5)
+    );
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let task = tokio::spawn(acmirror::fake_ac::run(cli.args, shutdown.clone()));
+    shutdown.cancel();
+    task.await.expect("joined").expect("runs and stops cleanly");
+}

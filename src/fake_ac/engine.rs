@@ -36,17 +36,19 @@ impl Engine {
         }
     }
 
-    /// Makes one change now and queues its webhook event.
+    /// Makes one change now and queues its webhook event. The queue slot is taken first, so
+    /// a caller that gives up while waiting leaves no change without its event.
     pub(crate) async fn change(&self) {
-        let out = {
+        let Some(slot) = self.sender.reserve().await else {
+            return;
+        };
+        let event = {
             let mut driver = self.driver.lock().unwrap_or_else(|e| e.into_inner());
             let mut acct = self.shared.account();
-            let event = driver.step(&mut acct, now_secs());
-            drop(acct);
-            Outgoing::from(&event)
+            driver.step(&mut acct, now_secs())
         };
         bump(&self.shared.stats.changes);
-        self.sender.send(out).await;
+        slot.send(Outgoing::from(&event));
     }
 
     /// Makes `count` changes as fast as deliveries are accepted.

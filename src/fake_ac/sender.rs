@@ -114,18 +114,33 @@ impl Sender {
         sender
     }
 
-    /// Queues an event for delivery; waits while the queue is full.
-    pub(crate) async fn send(&self, out: Outgoing) {
-        self.pending.add();
-        if self.tx.send(out).await.is_err() {
-            // The dispatcher is gone (shutting down): the event is lost, as on a real outage.
-            self.pending.done();
-        }
+    /// Waits for room in the queue. Cancel-safe: nothing is queued or counted until the
+    /// returned slot is used, so the change it is for can be made after the wait.
+    pub(crate) async fn reserve(&self) -> Option<Slot<'_>> {
+        let permit = self.tx.reserve().await.ok()?;
+        Some(Slot {
+            permit,
+            pending: &self.pending,
+        })
     }
 
     /// Locks the routing settings.
     pub(crate) fn routing(&self) -> std::sync::MutexGuard<'_, Routing> {
         self.routing.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Room for one event in the delivery queue.
+pub(crate) struct Slot<'a> {
+    permit: mpsc::Permit<'a, Outgoing>,
+    pending: &'a Pending,
+}
+
+impl Slot<'_> {
+    /// Queues the event.
+    pub(crate) fn send(self, out: Outgoing) {
+        self.pending.add();
+        self.permit.send(out);
     }
 }
 
