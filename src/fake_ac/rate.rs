@@ -122,6 +122,63 @@ pub(crate) fn forbidden() -> HttpResponse {
     HttpResponse::Forbidden().json(json!({ "message": "Forbidden" }))
 }
 
+/// What happens to a request before it reaches its handler.
+enum Admission {
+    /// Answered here: throttled, refused or an injected 503.
+    Refused(Box<HttpResponse>),
+    /// Passed on, with the rate-limit headers to add and the faults to apply.
+    Admitted {
+        limit: Option<(u32, u32)>,
+        slow: Option<Duration>,
+        truncate: bool,
+    },
+}
+
+fn admit(shared: &Shared, req: &ServiceRequest) -> Admission {
+    let refuse = |res: HttpResponse| Admission::Refused(Box::new(res));
+    let limit = match shared.limiter.check() {
+        Verdict::Throttled { limit, retry_after } => {
+            bump(&shared.stats.api_throttled);
+            return refuse(
+                HttpResponse::TooManyRequests()
+                    .insert_header(("Retry-After", retry_after.to_string()))
+                    .insert_header(("RateLimit-Limit", limit.to_string()))
+                    .insert_header(("RateLimit-Remaining", "0"))
+                    .json(json!({ "message": "Too Many Requests" })),
+            );
+        }
+        Verdict::Allowed { limit, remaining } => Some((limit, remaining)),
+        Verdict::Unlimited => None,
+    };
+    let token_ok = req
+        .headers()
+        .get("Api-Token")
+        .is_some_and(|v| v.as_bytes() == shared.token.as_bytes());
+    if !token_ok {
+        bump(&shared.stats.api_forbidden);
+        return refuse(forbidden());
+    }
+    match roll_faults(shared) {
+        Fault::Unavailable => {
+            bump(&shared.stats.api_unavailable);
+            refuse(
+                HttpResponse::ServiceUnavailable()
+                    .content_type("text/html")
+                    .body("<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>"),
+            )
+        }
+        Fault::Forbidden => {
+            bump(&shared.stats.api_forbidden);
+            refuse(forbidden())
+        }
+        Fault::None { slow, truncate } => Admission::Admitted {
+            limit,
+            slow,
+            truncate,
+        },
+    }
+}
+
 /// Rate limit, token check and faults around every API handler.
 pub(crate) async fn guard(
     req: ServiceRequest,
@@ -132,40 +189,13 @@ pub(crate) async fn guard(
         .cloned()
         .ok_or_else(|| actix_web::error::ErrorInternalServerError("simulator state missing"))?;
     bump(&shared.stats.api_requests);
-    let (limit, remaining) = match shared.limiter.check() {
-        Verdict::Throttled { limit, retry_after } => {
-            bump(&shared.stats.api_throttled);
-            let res = HttpResponse::TooManyRequests()
-                .insert_header(("Retry-After", retry_after.to_string()))
-                .insert_header(("RateLimit-Limit", limit.to_string()))
-                .insert_header(("RateLimit-Remaining", "0"))
-                .json(json!({ "message": "Too Many Requests" }));
-            return Ok(req.into_response(res));
-        }
-        Verdict::Allowed { limit, remaining } => (Some(limit), remaining),
-        Verdict::Unlimited => (None, 0),
-    };
-    let token_ok = req
-        .headers()
-        .get("Api-Token")
-        .is_some_and(|v| v.as_bytes() == shared.token.as_bytes());
-    if !token_ok {
-        bump(&shared.stats.api_forbidden);
-        return Ok(req.into_response(forbidden()));
-    }
-    let (slow, truncate) = match roll_faults(&shared) {
-        Fault::Unavailable => {
-            bump(&shared.stats.api_unavailable);
-            let res = HttpResponse::ServiceUnavailable()
-                .content_type("text/html")
-                .body("<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>");
-            return Ok(req.into_response(res));
-        }
-        Fault::Forbidden => {
-            bump(&shared.stats.api_forbidden);
-            return Ok(req.into_response(forbidden()));
-        }
-        Fault::None { slow, truncate } => (slow, truncate),
+    let (limit, slow, truncate) = match admit(&shared, &req) {
+        Admission::Refused(res) => return Ok(req.into_response(*res)),
+        Admission::Admitted {
+            limit,
+            slow,
+            truncate,
+        } => (limit, slow, truncate),
     };
     if let Some(delay) = slow {
         bump(&shared.stats.api_slowed);
@@ -177,7 +207,7 @@ pub(crate) async fn guard(
         bump(&shared.stats.api_truncated);
         res = cut_body(res).await?;
     }
-    if let Some(limit) = limit {
+    if let Some((limit, remaining)) = limit {
         let headers = res.headers_mut();
         headers.insert(
             HeaderName::from_static("ratelimit-limit"),
