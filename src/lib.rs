@@ -6,6 +6,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod fake_ac;
 pub mod http;
 pub mod metrics;
 pub mod mirror;
