@@ -12,4 +12,5 @@ pub mod metrics;
 pub mod mirror;
 pub mod reconcile;
 pub mod truth;
+pub mod verify;
 pub mod webhook;

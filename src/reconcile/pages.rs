@@ -36,14 +36,19 @@ fn tag_set(c: &Contact, names: &BTreeMap<i64, String>) -> BTreeSet<String> {
         .collect()
 }
 
-/// Applies a page of contacts. `as_of` versions the parts the API does not date (tag sets,
-/// field values, list memberships): the time the page was requested, less a second, so that a
-/// webhook from the same second wins. Returns how many contacts changed.
+/// The version of a contact's undated parts (tag set, field values, list memberships): the
+/// time the page was requested less a second, so that a webhook from the same second wins, or
+/// the contact's `udate` when that is later (the page shows the state at least as of then).
+fn parts_as_of(c: &Contact, requested: SourceTime) -> SourceTime {
+    utc(c.udate).map_or(requested, |u| u.max(requested))
+}
+
+/// Applies a page of contacts; returns how many contacts changed.
 pub fn apply_contacts(
     conn: &mut DbConn,
     page: &[Contact],
     names: &BTreeMap<i64, String>,
-    as_of: SourceTime,
+    requested: SourceTime,
     seen_run: Option<i64>,
     now: SourceTime,
 ) -> QueryResult<usize> {
@@ -56,15 +61,19 @@ pub fn apply_contacts(
     let before_values = values::field_values_of(conn, &ids)?;
     let before_lists = values::memberships_of(conn, &ids)?;
 
-    let states: Vec<ContactState> = page.iter().map(|c| contact_state(c, as_of)).collect();
-    let sets: Vec<(i64, BTreeSet<String>)> =
-        page.iter().map(|c| (c.id, tag_set(c, names))).collect();
+    let states: Vec<ContactState> = page.iter().map(|c| contact_state(c, requested)).collect();
+    let sets: Vec<(i64, BTreeSet<String>, SourceTime)> = page
+        .iter()
+        .map(|c| (c.id, tag_set(c, names), parts_as_of(c, requested)))
+        .collect();
     let mut field_rows = Vec::new();
+    let mut list_rows = Vec::new();
     for c in page {
+        let at = parts_as_of(c, requested);
         field_rows.extend(
             c.field_values
                 .iter()
-                .map(|(f, v)| (c.id, *f, v.value.clone())),
+                .map(|(f, v)| (c.id, *f, v.value.clone(), at)),
         );
         // The API lists every value the contact has: a value the mirror holds that the API no
         // longer shows was cleared upstream.
@@ -72,16 +81,13 @@ pub fn apply_contacts(
             before_values
                 .keys()
                 .filter(|(cid, f)| *cid == c.id && !c.field_values.contains_key(f))
-                .map(|(cid, f)| (*cid, *f, String::new())),
+                .map(|(cid, f)| (*cid, *f, String::new(), at)),
         );
+        list_rows.extend(c.lists.iter().map(|(l, m)| (c.id, *l, m.status, at)));
     }
-    let list_rows: Vec<(i64, i64, i32)> = page
-        .iter()
-        .flat_map(|c| c.lists.iter().map(|(l, m)| (c.id, *l, m.status)))
-        .collect();
 
     let mut changed = 0;
-    for ((c, state), (_, set)) in page.iter().zip(&states).zip(&sets) {
+    for ((c, state), (_, set, _)) in page.iter().zip(&states).zip(&sets) {
         let scalars_differ = before.get(&c.id).is_none_or(|b| {
             (&b.email, &b.first_name, &b.last_name, &b.phone)
                 != (
@@ -95,7 +101,10 @@ pub fn apply_contacts(
         let values_differ = c
             .field_values
             .iter()
-            .any(|(f, v)| before_values.get(&(c.id, *f)) != Some(&v.value));
+            .any(|(f, v)| before_values.get(&(c.id, *f)) != Some(&v.value))
+            || before_values.iter().any(|((cid, f), v)| {
+                *cid == c.id && !v.is_empty() && !c.field_values.contains_key(f)
+            });
         let lists_differ = c
             .lists
             .iter()
@@ -106,9 +115,9 @@ pub fn apply_contacts(
     }
 
     contacts::upsert(conn, &states, now)?;
-    tags::replace_sets(conn, &sets, as_of)?;
-    values::upsert_field_values(conn, &field_rows, as_of)?;
-    values::upsert_memberships(conn, &list_rows, as_of)?;
+    tags::replace_sets(conn, &sets)?;
+    values::upsert_field_values(conn, &field_rows)?;
+    values::upsert_memberships(conn, &list_rows)?;
     if let Some(run) = seen_run {
         contacts::mark_seen(conn, &ids, run)?;
     }
@@ -177,6 +186,12 @@ pub fn apply_deals(
         })
         .count();
     deals::upsert(conn, &states, now)?;
+    let stubs: Vec<(i64, String, Option<i32>)> = page
+        .iter()
+        .filter(|d| d.is_stub())
+        .map(|d| (d.id, d.title.clone(), d.status))
+        .collect();
+    deals::ensure_stubs(conn, &stubs, now)?;
     if let Some(run) = seen_run {
         deals::mark_seen(conn, &ids, run)?;
     }
