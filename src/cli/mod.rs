@@ -1,5 +1,7 @@
 //! The command line: one file per subcommand.
 
+pub mod demo;
+pub mod fake_ac;
 pub mod migrate;
 pub mod resync;
 pub mod serve;
@@ -26,6 +28,10 @@ pub enum Command {
     Migrate(migrate::MigrateArgs),
     /// Run one reconciliation against the API now and print a summary
     Resync(resync::ResyncArgs),
+    /// Run the built-in ActiveCampaign simulator (API v3 subset and webhook sender)
+    FakeAc(fake_ac::FakeAcCommand),
+    /// The whole loop on one machine with no account: lossy webhooks, then reconciliation
+    Demo(demo::DemoArgs),
 }
 
 /// A failure with its exit code: 1 the work failed, 2 bad usage or configuration.
@@ -75,5 +81,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Serve(args) => serve::run(args),
         Command::Migrate(args) => migrate::run(args),
         Command::Resync(args) => resync::run(args),
+        Command::FakeAc(args) => fake_ac::run(args),
+        Command::Demo(args) => demo::run(args),
     }
 }

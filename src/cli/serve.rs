@@ -69,7 +69,7 @@ fn announce(settings: &crate::config::Settings, daemon: &Daemon) {
     tracing::info!(listen = %daemon.addr, "serving");
 }
 
-async fn wait_for_signal() -> anyhow::Result<()> {
+pub(crate) async fn wait_for_signal() -> anyhow::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).context("Failed to watch SIGTERM")?;
     tokio::select! {

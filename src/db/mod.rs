@@ -132,17 +132,28 @@ pub struct Manager {
     url: DatabaseUrl,
 }
 
-/// SQLite settings applied to every connection.
+/// SQLite settings applied to every connection. `busy_timeout` comes first so that the
+/// others wait for a lock instead of failing.
 ///
 /// `synchronous = FULL` makes every commit durable across power loss as well as process
 /// crashes: the webhook endpoint answers 200 only after the commit, and group commit shares
 /// one fsync among many deliveries, so the stronger setting costs little.
-const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL;
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 15000;
 PRAGMA synchronous = FULL;
-PRAGMA busy_timeout = 15000;
 PRAGMA foreign_keys = ON;
 PRAGMA temp_store = MEMORY;
 PRAGMA cache_size = -16000;";
+
+/// WAL mode is a property of the file: set once, before the pool opens its connections
+/// (switching it needs an exclusive lock that concurrent new connections would contend for).
+fn prepare_sqlite_file(path: &str) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let mut conn = SqliteConnection::establish(path)
+        .with_context(|| format!("Failed to open the SQLite database {path:?}"))?;
+    conn.batch_execute("PRAGMA busy_timeout = 15000; PRAGMA journal_mode = WAL;")
+        .with_context(|| format!("Failed to switch {path:?} to WAL mode"))?;
+    Ok(())
+}
 
 impl ManageConnection for Manager {
     type Connection = DbConn;
@@ -201,6 +212,9 @@ pub fn connect(url: &DatabaseUrl, opts: &PoolOptions) -> anyhow::Result<Pool> {
                 );
             }
         }
+    }
+    if let DatabaseUrl::Sqlite(path) = url {
+        prepare_sqlite_file(path)?;
     }
     // A SQLite file has one writer at a time; a few connections serve readers and writers.
     let max_size = match url.backend() {
