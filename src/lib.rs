@@ -9,6 +9,7 @@ pub mod db;
 pub mod http;
 pub mod metrics;
 pub mod mirror;
+pub mod ops;
 pub mod truth;
 pub mod webhook;
 

@@ -1,7 +1,12 @@
 //! The command line: one file per subcommand.
 
+pub mod events;
 pub mod migrate;
+pub mod register_webhook;
+pub mod replay;
 pub mod serve;
+pub mod status;
+mod table;
 
 use clap::{Parser, Subcommand};
 
@@ -23,6 +28,14 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Create or upgrade the schema, print what was done, exit
     Migrate(migrate::MigrateArgs),
+    /// Counts, last webhook received, pending and failed deliveries, recent reconciliation runs
+    Status(status::StatusArgs),
+    /// List stored webhook deliveries, newest first
+    Events(events::EventsArgs),
+    /// Re-apply stored deliveries (after a fix, or after a schema change)
+    Replay(replay::ReplayArgs),
+    /// Create or update the account's webhook so that it points at this mirror; idempotent
+    RegisterWebhook(register_webhook::RegisterWebhookArgs),
 }
 
 /// A failure with its exit code: 1 the work failed, 2 bad usage or configuration.
@@ -71,5 +84,9 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Migrate(args) => migrate::run(args),
+        Command::Status(args) => status::run(args),
+        Command::Events(args) => events::run(args),
+        Command::Replay(args) => replay::run(args),
+        Command::RegisterWebhook(args) => register_webhook::run(args),
     }
 }

@@ -328,4 +328,3 @@ mod tests {
         assert!(url.redacted().contains("db.internal"));
     }
 }
-

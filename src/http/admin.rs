@@ -11,7 +11,7 @@ use super::AppState;
 fn refusal(req: &HttpRequest, state: &AppState) -> Option<HttpResponse> {
     let Some(token) = &state.admin_token else {
         return Some(
-            HttpResponse::NotFound().body("admin endpoints are disabled; set ACMIRROR_ADMIN_TOKEN")
+            HttpResponse::NotFound().body("admin endpoints are disabled; set ACMIRROR_ADMIN_TOKEN"),
         );
     };
     let given = req
@@ -23,9 +23,11 @@ fn refusal(req: &HttpRequest, state: &AppState) -> Option<HttpResponse> {
     if secret_matches(given, token.expose_secret()) {
         None
     } else {
-        Some(HttpResponse::Unauthorized()
-            .insert_header(("WWW-Authenticate", "Bearer"))
-            .finish())
+        Some(
+            HttpResponse::Unauthorized()
+                .insert_header(("WWW-Authenticate", "Bearer"))
+                .finish(),
+        )
     }
 }
 
