@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use super::common::{fixtures, TestDb};
-use super::{acmirror, mirror_with, query, sample_bodies};
+use super::{acmirror, mirror_with, open, query, sample_bodies};
 
 fn at(rfc3339: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(rfc3339)
@@ -69,6 +69,11 @@ async fn status_counts_rows_and_deliveries_by_status() {
             "sqlite"
         }
     );
+    // The JSON document served by /admin/status is the same document.
+    let served = status::document(&open(&db), &db.settings(&[])).expect("document");
+    let counts = serde_json::to_value(&doc.counts).expect("serialises");
+    assert_eq!(served["counts"], counts);
+    assert_eq!(served["webhooks"]["failed"], 1);
 }
 
 #[tokio::test]

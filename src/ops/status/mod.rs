@@ -11,8 +11,9 @@
 //!   `_deleted` fields the rows marked deleted upstream; `contact_tags` counts the
 //!   `contact_tags` view (tags contacts have now).
 //! - `webhooks`: `{ "last_received_at", "last_event_type", "pending", "applied", "ignored",
-//!   "failed", "oldest_pending_received_at", "apply_lag_seconds" }`: the most recent delivery,
-//!   stored deliveries by status, and the age in seconds of the oldest pending one (0 if none).
+//!   "failed", "oldest_pending_received_at", "apply_lag_seconds" }`: the most recent new
+//!   delivery (a byte-identical repeat only increments its `deliveries`), stored deliveries by
+//!   status, and the age in seconds of the oldest pending one (0 if none).
 //! - `sync_runs`: the last 5 reconciliation runs, newest first, each `{ "id", "mode",
 //!   "trigger", "status", "started_at", "finished_at", "api_requests", "records_fetched",
 //!   "records_changed", "records_deleted", "error" }`.
@@ -21,17 +22,15 @@
 //! - `api`: `{ "configured": bool, "url": <API URL without credentials, or null> }`. The token
 //!   is never included, nor are the webhook secret or the admin token.
 
+mod queries;
+
 use chrono::{DateTime, Utc};
-use diesel::dsl::{count_star, min};
-use diesel::prelude::*;
+use diesel::QueryResult;
 use serde::{Deserialize, Serialize};
 
-use super::utc;
 use crate::config::Settings;
-use crate::db::schema::{
-    contact_tag_states as cts, contacts, deals, lists, sync_runs as sr, tags, webhook_events as we,
-};
 use crate::db::{Backend, DbConn};
+use queries::{counts, recent_runs, webhook_stats};
 
 /// How many recent reconciliation runs the document lists.
 pub const RECENT_RUNS: i64 = 5;
@@ -88,7 +87,7 @@ pub struct Counts {
 /// Deliveries by status, and how far the apply worker is behind.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WebhookStats {
-    /// When the most recent delivery arrived.
+    /// When the most recent new delivery arrived.
     pub last_received_at: Option<DateTime<Utc>>,
     /// Its `type`.
     pub last_event_type: Option<String>,
@@ -200,117 +199,6 @@ pub fn document(pool: &crate::db::Pool, settings: &Settings) -> Result<serde_jso
     let mut conn = pool.get().map_err(|e| e.to_string())?;
     let status = collect(&mut conn, settings).map_err(|e| e.to_string())?;
     serde_json::to_value(status).map_err(|e| e.to_string())
-}
-
-fn counts(conn: &mut DbConn) -> QueryResult<Counts> {
-    Ok(Counts {
-        contacts: contacts::table
-            .filter(contacts::deleted_at.is_null())
-            .count()
-            .get_result(conn)?,
-        contacts_deleted: contacts::table
-            .filter(contacts::deleted_at.is_not_null())
-            .count()
-            .get_result(conn)?,
-        deals: deals::table
-            .filter(deals::deleted_at.is_null())
-            .count()
-            .get_result(conn)?,
-        deals_deleted: deals::table
-            .filter(deals::deleted_at.is_not_null())
-            .count()
-            .get_result(conn)?,
-        tags: tags::table.count().get_result(conn)?,
-        lists: lists::table.count().get_result(conn)?,
-        // The contact_tags view is exactly the present rows of contact_tag_states.
-        contact_tags: cts::table
-            .filter(cts::present.eq(true))
-            .count()
-            .get_result(conn)?,
-    })
-}
-
-fn webhook_stats(conn: &mut DbConn, now: DateTime<Utc>) -> QueryResult<WebhookStats> {
-    let by_status: Vec<(String, i64)> = we::table
-        .group_by(we::status)
-        .select((we::status, count_star()))
-        .load(conn)?;
-    let n = |s: &str| {
-        by_status
-            .iter()
-            .find(|(k, _)| k == s)
-            .map_or(0, |(_, n)| *n)
-    };
-    let last: Option<(chrono::NaiveDateTime, Option<String>)> = we::table
-        .order((we::last_received_at.desc(), we::id.desc()))
-        .select((we::last_received_at, we::event_type))
-        .first(conn)
-        .optional()?;
-    let oldest_pending: Option<chrono::NaiveDateTime> = we::table
-        .filter(we::status.eq("pending"))
-        .select(min(we::received_at))
-        .get_result(conn)?;
-    let oldest_pending = oldest_pending.map(utc);
-    Ok(WebhookStats {
-        last_received_at: last.as_ref().map(|(t, _)| utc(*t)),
-        last_event_type: last.and_then(|(_, t)| t),
-        pending: n("pending"),
-        applied: n("applied"),
-        ignored: n("ignored"),
-        failed: n("failed"),
-        oldest_pending_received_at: oldest_pending,
-        apply_lag_seconds: oldest_pending.map_or(0, |t| (now - t).num_seconds().max(0)),
-    })
-}
-
-type RunRow = (
-    i64,
-    String,
-    String,
-    String,
-    chrono::NaiveDateTime,
-    Option<chrono::NaiveDateTime>,
-    i64,
-    i64,
-    i64,
-    i64,
-    Option<String>,
-);
-
-fn recent_runs(conn: &mut DbConn) -> QueryResult<Vec<SyncRun>> {
-    let rows: Vec<RunRow> = sr::table
-        .order(sr::id.desc())
-        .limit(RECENT_RUNS)
-        .select((
-            sr::id,
-            sr::mode,
-            sr::run_trigger,
-            sr::status,
-            sr::started_at,
-            sr::finished_at,
-            sr::api_requests,
-            sr::records_fetched,
-            sr::records_changed,
-            sr::records_deleted,
-            sr::error,
-        ))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|r| SyncRun {
-            id: r.0,
-            mode: r.1,
-            trigger: r.2,
-            status: r.3,
-            started_at: utc(r.4),
-            finished_at: r.5.map(utc),
-            api_requests: r.6,
-            records_fetched: r.7,
-            records_changed: r.8,
-            records_deleted: r.9,
-            error: r.10,
-        })
-        .collect())
 }
 
 fn schedule_info(schedule: Option<&cron::Schedule>, now: DateTime<Utc>) -> ScheduleInfo {
