@@ -50,7 +50,7 @@ pub fn run(args: ReplayArgs) -> Result<(), CliError> {
     super::table::emit(&render_text(&report))?;
     if report.failed > 0 {
         return Err(anyhow::anyhow!(
-            "{} replayed deliveries still fail; see `acmirror events --failed` for the reasons",
+            "{} replayed delivery(ies) still fail; see `acmirror events --failed` for the reasons",
             report.failed
         )
         .into());
@@ -73,7 +73,12 @@ pub fn render_text(r: &ReplayReport) -> String {
         let _ = writeln!(out, "Nothing to replay: no stored delivery matched.");
         return out;
     }
-    let _ = writeln!(out, "Requeued {} deliveries and applied them:", r.requeued);
+    let noun = if r.requeued == 1 {
+        "delivery"
+    } else {
+        "deliveries"
+    };
+    let _ = writeln!(out, "Requeued {} {noun} and applied them:", r.requeued);
     let _ = writeln!(out, "  applied        {}", r.applied);
     let _ = writeln!(out, "  ignored        {}", r.ignored);
     let _ = writeln!(out, "  still failed   {}", r.failed);
