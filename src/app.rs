@@ -93,12 +93,12 @@ impl Daemon {
     pub async fn start(
         settings: &Settings,
         pool: Pool,
+        metrics: Arc<Metrics>,
         plugins: Plugins,
         workers: usize,
     ) -> anyhow::Result<Self> {
         let (secret, secret_generated) =
             webhook_secret(&pool, settings.webhook_secret.as_ref()).await?;
-        let metrics = Arc::new(Metrics::new());
         let notify = Arc::new(Notify::new());
         let shutdown = CancellationToken::new();
         let (intake, writer) = Intake::start(pool.clone(), metrics.clone(), notify.clone());

@@ -6,17 +6,12 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod fake_ac;
 pub mod http;
 pub mod metrics;
 pub mod mirror;
 pub mod ops;
+pub mod reconcile;
 pub mod truth;
+pub mod verify;
 pub mod webhook;
-
-/// Reconciliation pieces for the daemon, when the API is configured.
-pub fn reconcile_plugins(
-    _settings: &config::Settings,
-    _pool: &db::Pool,
-) -> anyhow::Result<app::Plugins> {
-    Ok(app::Plugins::default())
-}

@@ -4,6 +4,7 @@ pub mod events;
 pub mod migrate;
 pub mod register_webhook;
 pub mod replay;
+pub mod resync;
 pub mod serve;
 pub mod status;
 mod table;
@@ -28,6 +29,8 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Create or upgrade the schema, print what was done, exit
     Migrate(migrate::MigrateArgs),
+    /// Run one reconciliation against the API now and print a summary
+    Resync(resync::ResyncArgs),
     /// Counts, last webhook received, pending and failed deliveries, recent reconciliation runs
     Status(status::StatusArgs),
     /// List stored webhook deliveries, newest first
@@ -84,6 +87,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Migrate(args) => migrate::run(args),
+        Command::Resync(args) => resync::run(args),
         Command::Status(args) => status::run(args),
         Command::Events(args) => events::run(args),
         Command::Replay(args) => replay::run(args),

@@ -63,10 +63,9 @@ pub async fn resync(
             "reconciliation is not configured; set ACMIRROR_AC_API_URL and ACMIRROR_AC_API_TOKEN",
         );
     };
-    match web::block(move || admin.trigger(request.full)).await {
-        Ok(Ok(run_id)) => HttpResponse::Accepted().json(serde_json::json!({ "run_id": run_id })),
-        Ok(Err(why)) => HttpResponse::Conflict().body(why),
-        Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
+    match admin.trigger(request.full).await {
+        Ok(run_id) => HttpResponse::Accepted().json(serde_json::json!({ "run_id": run_id })),
+        Err(why) => HttpResponse::Conflict().body(why),
     }
 }
 

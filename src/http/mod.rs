@@ -19,8 +19,9 @@ pub const MAX_BODY: usize = 1024 * 1024;
 
 /// Something that can start a reconciliation run for `POST /admin/resync`.
 pub trait ResyncTrigger: Send + Sync {
-    /// Starts a run (`full` or incremental) and returns its id, or why it could not start.
-    fn trigger(&self, full: bool) -> Result<i64, String>;
+    /// Starts a run (`full` or incremental) in the background and returns its id, or why it
+    /// could not start.
+    fn trigger(&self, full: bool) -> futures_util::future::BoxFuture<'static, Result<i64, String>>;
     /// The `status --json` document.
     fn status(&self) -> Result<serde_json::Value, String>;
 }

@@ -200,11 +200,7 @@ pub fn unseen(conn: &mut DbConn, run_id: i64, run_started: SourceTime) -> QueryR
                 .is_null()
                 .or(contacts::seen_run.ne(run_id)),
         )
-        .filter(
-            contacts::updated_at
-                .is_null()
-                .or(contacts::updated_at.lt(run_started)),
-        )
+        .filter(contacts::synced_at.lt(run_started))
         .select(contacts::id)
         .order(contacts::id)
         .load(conn)
@@ -228,15 +224,17 @@ pub fn mark_deleted(
 ) -> QueryResult<usize> {
     let mut n = 0;
     for chunk in ids.chunks(CHUNK) {
+        let live = contacts::table
+            .filter(contacts::id.eq_any(chunk))
+            .filter(contacts::deleted_at.is_null());
+        // The deletion becomes the row's version unless the row holds a later source time
+        // (a clock ahead of ours); a stale delivery then cannot bring the row back.
         n += diesel::update(
-            contacts::table
-                .filter(contacts::id.eq_any(chunk))
-                .filter(contacts::deleted_at.is_null())
-                .filter(
-                    contacts::updated_at
-                        .is_null()
-                        .or(contacts::updated_at.le(at)),
-                ),
+            live.clone().filter(
+                contacts::updated_at
+                    .is_null()
+                    .or(contacts::updated_at.le(at)),
+            ),
         )
         .set((
             contacts::deleted_at.eq(at),
@@ -244,6 +242,9 @@ pub fn mark_deleted(
             contacts::synced_at.eq(now),
         ))
         .execute(conn)?;
+        n += diesel::update(live)
+            .set((contacts::deleted_at.eq(at), contacts::synced_at.eq(now)))
+            .execute(conn)?;
     }
     Ok(n)
 }

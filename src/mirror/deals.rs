@@ -116,6 +116,39 @@ pub fn upsert(conn: &mut DbConn, rows: &[DealState], now: SourceTime) -> QueryRe
     Ok(written)
 }
 
+/// Inserts deals the API shows only as permission stubs (title and status, no dates) when the
+/// mirror does not know them; never touches an existing row, and any real state replaces them.
+pub fn ensure_stubs(
+    conn: &mut DbConn,
+    stubs: &[(i64, String, Option<i32>)],
+    now: SourceTime,
+) -> QueryResult<usize> {
+    let mut n = 0;
+    for (id, title, status) in stubs {
+        let row = NewDeal {
+            id: *id,
+            title: Some(title),
+            value_cents: None,
+            currency: None,
+            pipeline_id: None,
+            stage_id: None,
+            owner_id: None,
+            contact_id: None,
+            status: *status,
+            created_at: None,
+            updated_at: None,
+            deleted_at: None,
+            synced_at: now,
+        };
+        n += with_backend!(&mut *conn, |c| diesel::insert_into(deals::table)
+            .values(&row)
+            .on_conflict(deals::id)
+            .do_nothing()
+            .execute(c))?;
+    }
+    Ok(n)
+}
+
 /// The state the mirror holds for these deal ids.
 pub fn load(conn: &mut DbConn, ids: &[i64]) -> QueryResult<HashMap<i64, DealState>> {
     type Row = (
@@ -194,11 +227,7 @@ pub fn unseen(conn: &mut DbConn, run_id: i64, run_started: SourceTime) -> QueryR
     deals::table
         .filter(deals::deleted_at.is_null())
         .filter(deals::seen_run.is_null().or(deals::seen_run.ne(run_id)))
-        .filter(
-            deals::updated_at
-                .is_null()
-                .or(deals::updated_at.lt(run_started)),
-        )
+        .filter(deals::synced_at.lt(run_started))
         .select(deals::id)
         .order(deals::id)
         .load(conn)
@@ -221,10 +250,13 @@ pub fn mark_deleted(
 ) -> QueryResult<usize> {
     let mut n = 0;
     for chunk in ids.chunks(CHUNK) {
+        let live = deals::table
+            .filter(deals::id.eq_any(chunk))
+            .filter(deals::deleted_at.is_null());
+        // The deletion becomes the row's version unless the row holds a later source time
+        // (a clock ahead of ours); a stale delivery then cannot bring the row back.
         n += diesel::update(
-            deals::table
-                .filter(deals::id.eq_any(chunk))
-                .filter(deals::deleted_at.is_null())
+            live.clone()
                 .filter(deals::updated_at.is_null().or(deals::updated_at.le(at))),
         )
         .set((
@@ -233,6 +265,9 @@ pub fn mark_deleted(
             deals::synced_at.eq(now),
         ))
         .execute(conn)?;
+        n += diesel::update(live)
+            .set((deals::deleted_at.eq(at), deals::synced_at.eq(now)))
+            .execute(conn)?;
     }
     Ok(n)
 }

@@ -93,31 +93,37 @@ fn lock_versions(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<(i64, Option
     }
 }
 
-/// Replaces the tag sets of these contacts with the sets as of `at`, for each contact whose
-/// set is not newer already. The contacts must exist. Returns the number of contact-tag
-/// pairs added or removed.
+/// Replaces the tag sets of these contacts with the sets as of the given times, for each
+/// contact whose set is not newer already. The contacts must exist. Returns the number of
+/// contact-tag pairs added or removed.
 pub fn replace_sets(
     conn: &mut DbConn,
-    sets: &[(i64, BTreeSet<String>)],
-    at: SourceTime,
+    sets: &[(i64, BTreeSet<String>, SourceTime)],
 ) -> QueryResult<usize> {
     if sets.is_empty() {
         return Ok(0);
     }
-    let ids: Vec<i64> = sets.iter().map(|(id, _)| *id).collect();
-    let winners: HashSet<i64> = lock_versions(conn, &ids)?
-        .into_iter()
-        .filter(|(_, version)| version.is_none_or(|v| v <= at))
-        .map(|(id, _)| id)
+    let ids: Vec<i64> = sets.iter().map(|(id, _, _)| *id).collect();
+    let versions: HashMap<i64, Option<SourceTime>> =
+        lock_versions(conn, &ids)?.into_iter().collect();
+    let winners: Vec<&(i64, BTreeSet<String>, SourceTime)> = sets
+        .iter()
+        .filter(|(id, _, at)| versions.get(id).is_some_and(|v| v.is_none_or(|v| v <= *at)))
         .collect();
     if winners.is_empty() {
         return Ok(0);
     }
-    let winner_ids: Vec<i64> = winners.iter().copied().collect();
-    diesel::update(contacts::table.filter(contacts::id.eq_any(&winner_ids)))
-        .set(contacts::tags_updated_at.eq(at))
-        .execute(conn)?;
-
+    // One statement per distinct time: a webhook has one, an API page usually a few.
+    let mut by_time: HashMap<SourceTime, Vec<i64>> = HashMap::new();
+    for (id, _, at) in &winners {
+        by_time.entry(*at).or_default().push(*id);
+    }
+    for (at, ids) in &by_time {
+        diesel::update(contacts::table.filter(contacts::id.eq_any(ids)))
+            .set(contacts::tags_updated_at.eq(at))
+            .execute(conn)?;
+    }
+    let winner_ids: Vec<i64> = winners.iter().map(|(id, _, _)| *id).collect();
     let mut present: HashMap<i64, HashSet<String>> = HashMap::new();
     let rows: Vec<(i64, String)> = cts::table
         .filter(cts::contact_id.eq_any(&winner_ids))
@@ -130,13 +136,13 @@ pub fn replace_sets(
 
     let mut added = Vec::new();
     let mut changed = 0;
-    for (id, wanted) in sets.iter().filter(|(id, _)| winners.contains(id)) {
+    for (id, wanted, at) in winners {
         let have = present.remove(id).unwrap_or_default();
         added.extend(
             wanted
                 .iter()
                 .filter(|t| !have.contains(*t))
-                .map(|t| (*id, t.clone())),
+                .map(|t| (*id, t.clone(), *at)),
         );
         let removed: Vec<&String> = have.iter().filter(|t| !wanted.contains(*t)).collect();
         if !removed.is_empty() {
@@ -149,11 +155,11 @@ pub fn replace_sets(
             .execute(conn)?;
         }
     }
-    ensure_names(conn, added.iter().map(|(_, t)| t))?;
+    ensure_names(conn, added.iter().map(|(_, t, _)| t))?;
     for chunk in added.chunks(CHUNK) {
         let rows: Vec<_> = chunk
             .iter()
-            .map(|(id, tag)| {
+            .map(|(id, tag, at)| {
                 (
                     cts::contact_id.eq(id),
                     cts::tag.eq(tag),

@@ -11,16 +11,15 @@ use crate::db::schema::{contact_field_values as cfv, contact_lists as cl};
 use crate::db::DbConn;
 use crate::upsert_rows;
 
-/// Writes field values `(contact, field, value)` as of `at`; a value held with a newer
-/// version stays. Returns the rows written.
+/// Writes field values `(contact, field, value, as of)`; a value held with a newer version
+/// stays. Returns the rows written.
 pub fn upsert_field_values(
     conn: &mut DbConn,
-    values: &[(i64, i64, String)],
-    at: SourceTime,
+    values: &[(i64, i64, String, SourceTime)],
 ) -> QueryResult<usize> {
-    let mut dedup: HashMap<(i64, i64), &str> = HashMap::with_capacity(values.len());
-    for (contact, field, value) in values {
-        dedup.insert((*contact, *field), value);
+    let mut dedup: HashMap<(i64, i64), (&str, SourceTime)> = HashMap::with_capacity(values.len());
+    for (contact, field, value, at) in values {
+        dedup.insert((*contact, *field), (value, *at));
     }
     let mut rows: Vec<_> = dedup.into_iter().collect();
     rows.sort_unstable();
@@ -28,12 +27,12 @@ pub fn upsert_field_values(
     for chunk in rows.chunks(CHUNK) {
         let new: Vec<_> = chunk
             .iter()
-            .map(|((contact, field), value)| {
+            .map(|((contact, field), (value, at))| {
                 (
                     cfv::contact_id.eq(*contact),
                     cfv::field_id.eq(*field),
                     cfv::value.eq(*value),
-                    cfv::updated_at.eq(at),
+                    cfv::updated_at.eq(*at),
                 )
             })
             .collect();
@@ -50,15 +49,14 @@ pub fn upsert_field_values(
     Ok(written)
 }
 
-/// Writes list memberships `(contact, list, status)` as of `at`, under the same rule.
+/// Writes list memberships `(contact, list, status, as of)` under the same rule.
 pub fn upsert_memberships(
     conn: &mut DbConn,
-    rows: &[(i64, i64, i32)],
-    at: SourceTime,
+    rows: &[(i64, i64, i32, SourceTime)],
 ) -> QueryResult<usize> {
-    let mut dedup: HashMap<(i64, i64), i32> = HashMap::with_capacity(rows.len());
-    for (contact, list, status) in rows {
-        dedup.insert((*contact, *list), *status);
+    let mut dedup: HashMap<(i64, i64), (i32, SourceTime)> = HashMap::with_capacity(rows.len());
+    for (contact, list, status, at) in rows {
+        dedup.insert((*contact, *list), (*status, *at));
     }
     let mut rows: Vec<_> = dedup.into_iter().collect();
     rows.sort_unstable();
@@ -66,12 +64,12 @@ pub fn upsert_memberships(
     for chunk in rows.chunks(CHUNK) {
         let new: Vec<_> = chunk
             .iter()
-            .map(|((contact, list), status)| {
+            .map(|((contact, list), (status, at))| {
                 (
                     cl::contact_id.eq(*contact),
                     cl::list_id.eq(*list),
                     cl::status.eq(*status),
-                    cl::updated_at.eq(at),
+                    cl::updated_at.eq(*at),
                 )
             })
             .collect();

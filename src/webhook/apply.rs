@@ -91,7 +91,7 @@ pub fn apply(
             match kind {
                 "subscribe" => {
                     if let Some(list) = d.list_id {
-                        values::upsert_memberships(conn, &[(c.id, list, 1)], at)?;
+                        values::upsert_memberships(conn, &[(c.id, list, 1, at)])?;
                     }
                 }
                 "unsubscribe" => {
@@ -99,9 +99,9 @@ pub fn apply(
                         .list_id
                         .iter()
                         .chain(&d.listed_ids)
-                        .map(|l| (c.id, *l, 2))
+                        .map(|l| (c.id, *l, 2, at))
                         .collect();
-                    values::upsert_memberships(conn, &rows, at)?;
+                    values::upsert_memberships(conn, &rows)?;
                 }
                 "subscriber_note" => {
                     if let Some(note) = &d.contact_note {
@@ -195,9 +195,9 @@ fn apply_contact(
     let fields: Vec<_> = c
         .fields
         .iter()
-        .map(|(f, v)| (c.id, *f, v.clone()))
+        .map(|(f, v)| (c.id, *f, v.clone(), at))
         .collect();
-    values::upsert_field_values(conn, &fields, at)?;
+    values::upsert_field_values(conn, &fields)?;
     Ok(())
 }
 
@@ -231,7 +231,7 @@ fn apply_tag_set(
         }
         _ => {}
     }
-    tags::replace_sets(conn, &[(c.id, set)], at)?;
+    tags::replace_sets(conn, &[(c.id, set, at)])?;
     Ok(())
 }
 

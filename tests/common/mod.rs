@@ -118,7 +118,7 @@ impl TestApp {
         let db = TestDb::new();
         let settings = db.settings(extra);
         let (pool, _) = open_database(&settings).await.expect("database opens");
-        let daemon = Daemon::start(&settings, pool, Plugins::default(), 2)
+        let daemon = Daemon::start(&settings, pool, Default::default(), Plugins::default(), 2)
             .await
             .expect("daemon starts");
         Self {
@@ -198,5 +198,76 @@ impl TestApp {
         })
         .await
         .expect("no panic")
+    }
+}
+
+/// A daemon plus a simulator that posts its webhooks to it, and a reconciler reading the
+/// simulator's API.
+pub struct SimWorld {
+    pub app: TestApp,
+    pub sim: acmirror::fake_ac::FakeAcHandle,
+    pub rec: acmirror::reconcile::Reconciler,
+}
+
+/// An API client for the simulator with fast retries.
+pub fn sim_client(
+    sim: &acmirror::fake_ac::FakeAcHandle,
+    token: &str,
+    rate: f64,
+) -> acmirror::activecampaign::ApiClient {
+    use acmirror::activecampaign::{ApiClient, ClientConfig, RetryPolicy};
+    let mut config = ClientConfig::new(sim.base_url(), token.to_owned().into());
+    config.rate_limit = rate;
+    config.retry = RetryPolicy {
+        max_attempts: 12,
+        base_delay: std::time::Duration::from_millis(20),
+        max_delay: std::time::Duration::from_millis(500),
+        max_retry_after: std::time::Duration::from_secs(2),
+    };
+    ApiClient::new(config).expect("client")
+}
+
+impl SimWorld {
+    /// Starts a daemon and a simulator of `contacts`/`deals`, deliveries aimed at the daemon.
+    pub async fn start(mut config: acmirror::fake_ac::FakeAcConfig) -> Self {
+        let app = TestApp::spawn().await;
+        config.webhook_target = Some(app.webhook_url());
+        let sim = acmirror::fake_ac::FakeAc::start(config)
+            .await
+            .expect("simulator starts");
+        let client = sim_client(&sim, sim.api_token(), 200.0);
+        let rec = acmirror::reconcile::Reconciler::with_client(
+            app.pool(),
+            client,
+            app.daemon.metrics.clone(),
+        );
+        Self { app, sim, rec }
+    }
+
+    /// Runs one reconciliation of `mode`; panics if it cannot start or fails.
+    pub async fn reconcile(
+        &self,
+        mode: acmirror::reconcile::Mode,
+    ) -> acmirror::reconcile::RunSummary {
+        let req = acmirror::reconcile::RunRequest::new(mode, acmirror::reconcile::Trigger::Manual);
+        let summary = self
+            .rec
+            .run(req, &acmirror::reconcile::LogProgress)
+            .await
+            .expect("run starts");
+        assert_eq!(summary.error, None, "run failed");
+        summary
+    }
+
+    /// Every difference between the mirror and the simulator's truth.
+    pub async fn differences(&self) -> Vec<acmirror::truth::Difference> {
+        self.sim.flush().await;
+        self.app.apply_all().await;
+        let truth = self.sim.truth();
+        let mirror = self
+            .app
+            .with_conn(|c| acmirror::verify::mirror_snapshot(c).expect("snapshot"))
+            .await;
+        acmirror::truth::diff(&mirror, &truth)
     }
 }

@@ -1,0 +1,101 @@
+//! Settings of a simulator instance.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+/// How to build and run a simulated account.
+#[derive(Debug, Clone)]
+pub struct FakeAcConfig {
+    /// Address to listen on; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// The `Api-Token` value requests must carry.
+    pub api_token: String,
+    /// Seed of the generated account and of the change driver.
+    pub seed: u64,
+    /// Contacts in the account at start (ids `1..=contacts`).
+    pub contacts: u64,
+    /// Deals in the account at start (ids `1..=deals`).
+    pub deals: u64,
+    /// How many of the starting deals sit in a pipeline the API user may not see; the API
+    /// shows them as permission stubs.
+    pub restricted_deals: u64,
+    /// API requests per second before `429`; 0 for no limit.
+    pub rate_limit: u32,
+    /// Where every webhook event is delivered, besides the webhooks registered through the API.
+    pub webhook_target: Option<String>,
+    /// Faults of the REST API.
+    pub api_faults: ApiFaults,
+    /// Faults of webhook delivery.
+    pub webhook_faults: WebhookFaults,
+    /// End of the generated history: base records were created and last updated before it.
+    /// `None` means the start time; fix it to get byte-identical accounts across runs.
+    pub epoch: Option<DateTime<Utc>>,
+    /// Deliveries in flight at once. 1 keeps deliveries that are not delayed in order.
+    pub delivery_concurrency: usize,
+}
+
+impl Default for FakeAcConfig {
+    fn default() -> Self {
+        FakeAcConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            api_token: "fake-token".to_string(),
+            seed: 1,
+            contacts: 1_000,
+            deals: 200,
+            restricted_deals: 3,
+            rate_limit: 5,
+            webhook_target: None,
+            api_faults: ApiFaults::default(),
+            webhook_faults: WebhookFaults::default(),
+            epoch: None,
+            delivery_concurrency: 1,
+        }
+    }
+}
+
+/// Misbehaviour of the REST API, each knob a probability per request (0.0 to 1.0).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ApiFaults {
+    /// Chance that a request starts a burst of `503 Service Unavailable`.
+    pub burst_503: f64,
+    /// Requests answered 503 in one burst (the one that started it included); 0 means 1.
+    pub burst_503_len: u32,
+    /// Chance of an intermittent `403` although the token is right.
+    pub forbidden: f64,
+    /// Chance that a response is delayed by `latency`.
+    pub slow: f64,
+    /// Delay added to slow responses.
+    pub latency: Duration,
+    /// Chance that a response body is cut in half.
+    pub truncate: f64,
+}
+
+/// Misbehaviour of webhook delivery. Fractions are probabilities per delivery.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookFaults {
+    /// Fraction of deliveries never sent.
+    pub drop: f64,
+    /// Fraction of deliveries sent twice.
+    pub duplicate: f64,
+    /// Fraction of deliveries held back by a random delay up to `max_delay`, so that later
+    /// ones overtake them.
+    pub reorder: f64,
+    /// Longest delay of a reordered delivery.
+    pub max_delay: Duration,
+    /// While true every delivery fails and is lost, as when the receiver is unreachable.
+    pub down: bool,
+}
+
+impl Default for WebhookFaults {
+    fn default() -> Self {
+        WebhookFaults {
+            drop: 0.0,
+            duplicate: 0.0,
+            reorder: 0.0,
+            max_delay: Duration::from_millis(300),
+            down: false,
+        }
+    }
+}

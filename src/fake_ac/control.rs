@@ -1,0 +1,64 @@
+//! `/__fake/...`: the simulator's own endpoints for out-of-process use. No token, no rate
+//! limit: they are not part of ActiveCampaign.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::json;
+
+use super::api::Params;
+use super::engine::Engine;
+
+/// Registers the control endpoints.
+pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/__fake")
+            .route("/truth", web::get().to(truth))
+            .route("/stats", web::get().to(stats))
+            .route("/changes", web::post().to(changes))
+            .route("/import", web::post().to(import))
+            .route("/delete", web::post().to(delete))
+            .route("/flush", web::post().to(flush)),
+    );
+}
+
+type Data = web::Data<Engine>;
+
+/// The ground truth as JSON ([`crate::truth::Snapshot`]).
+async fn truth(engine: Data) -> HttpResponse {
+    let snapshot = web::block(move || engine.truth()).await;
+    match snapshot {
+        Ok(s) => HttpResponse::Ok().json(s),
+        Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
+    }
+}
+
+async fn stats(engine: Data) -> HttpResponse {
+    HttpResponse::Ok().json(engine.shared.stats.snapshot())
+}
+
+/// `POST /__fake/changes?count=N`: makes N changes and queues their webhooks.
+async fn changes(engine: Data, req: HttpRequest) -> HttpResponse {
+    let count = Params::of(&req).int("count").unwrap_or(1).max(0) as u64;
+    engine.run_changes(count).await;
+    HttpResponse::Ok().json(json!({ "changes": count }))
+}
+
+/// `POST /__fake/import?count=N`: a bulk import of N contacts, which sends no webhooks.
+async fn import(engine: Data, req: HttpRequest) -> HttpResponse {
+    let count = Params::of(&req).int("count").unwrap_or(0).max(0) as u64;
+    let ids = engine.bulk_import(count);
+    HttpResponse::Ok().json(json!({ "first_id": ids.start(), "last_id": ids.end() }))
+}
+
+/// `POST /__fake/delete?contacts=N&deals=M`: deletions, which send no webhooks.
+async fn delete(engine: Data, req: HttpRequest) -> HttpResponse {
+    let p = Params::of(&req);
+    let contacts = engine.delete_contacts(p.int("contacts").unwrap_or(0).max(0) as u64);
+    let deals = engine.delete_deals(p.int("deals").unwrap_or(0).max(0) as u64);
+    HttpResponse::Ok().json(json!({ "contacts": contacts, "deals": deals }))
+}
+
+/// `POST /__fake/flush`: returns once every queued and delayed delivery has been attempted.
+async fn flush(engine: Data) -> HttpResponse {
+    engine.sender.pending.wait_idle().await;
+    HttpResponse::Ok().json(json!({ "flushed": true }))
+}

@@ -1,0 +1,142 @@
+//! The parts that change the account: the driver, bulk imports, deletions, and the sender
+//! that turns each change into deliveries. Shared by the handle and the control endpoints.
+
+use std::ops::RangeInclusive;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use super::clock::now_secs;
+use super::driver::Driver;
+use super::sender::{Outgoing, Sender};
+use super::shared::Shared;
+use super::snapshot;
+use super::stats::bump;
+use crate::truth::Snapshot;
+
+/// The account's moving parts.
+#[derive(Debug)]
+pub(crate) struct Engine {
+    pub shared: Arc<Shared>,
+    pub sender: Sender,
+    driver: Mutex<Driver>,
+    picker: Mutex<StdRng>,
+}
+
+impl Engine {
+    /// Wraps the shared state; `sender` must already run.
+    pub(crate) fn new(shared: Arc<Shared>, sender: Sender, seed: u64) -> Self {
+        Engine {
+            shared,
+            sender,
+            driver: Mutex::new(Driver::new(seed)),
+            picker: Mutex::new(StdRng::seed_from_u64(seed ^ 0xde1e7e)),
+        }
+    }
+
+    /// Makes one change now and queues its webhook event. The queue slot is taken first, so
+    /// a caller that gives up while waiting leaves no change without its event.
+    pub(crate) async fn change(&self) {
+        let Some(slot) = self.sender.reserve().await else {
+            return;
+        };
+        let event = {
+            let mut driver = self.driver.lock().unwrap_or_else(|e| e.into_inner());
+            let mut acct = self.shared.account();
+            driver.step(&mut acct, now_secs())
+        };
+        bump(&self.shared.stats.changes);
+        slot.send(Outgoing::from(&event));
+    }
+
+    /// Makes `count` changes as fast as deliveries are accepted.
+    pub(crate) async fn run_changes(&self, count: u64) {
+        for _ in 0..count {
+            self.change().await;
+        }
+    }
+
+    /// Makes changes at `per_second` for `duration` (no changes when the rate is 0).
+    pub(crate) async fn run_for(&self, duration: Duration, per_second: f64) {
+        let start = Instant::now();
+        let mut done: u64 = 0;
+        loop {
+            let elapsed = start.elapsed().min(duration);
+            let due = (elapsed.as_secs_f64() * per_second.max(0.0)) as u64;
+            while done < due {
+                self.change().await;
+                done += 1;
+            }
+            if start.elapsed() >= duration {
+                return;
+            }
+            tokio::time::sleep(
+                Duration::from_millis(10).min(duration - start.elapsed().min(duration)),
+            )
+            .await;
+        }
+    }
+
+    /// Adds `n` contacts the way a CSV import does: no webhooks.
+    pub(crate) fn bulk_import(&self, n: u64) -> RangeInclusive<i64> {
+        let ids = self.shared.account().import(n as i64, now_secs());
+        self.shared
+            .stats
+            .contacts_imported
+            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+        ids
+    }
+
+    /// Deletes up to `n` random contacts (no webhooks); returns their ids.
+    pub(crate) fn delete_contacts(&self, n: u64) -> Vec<i64> {
+        self.delete_random(
+            n,
+            |acct, id| acct.delete_contact(id),
+            |acct| acct.max_contact,
+            &self.shared.stats.contacts_deleted,
+        )
+    }
+
+    /// Deletes up to `n` random deals (no webhooks); returns their ids.
+    pub(crate) fn delete_deals(&self, n: u64) -> Vec<i64> {
+        self.delete_random(
+            n,
+            |acct, id| acct.delete_deal(id),
+            |acct| acct.max_deal,
+            &self.shared.stats.deals_deleted,
+        )
+    }
+
+    fn delete_random(
+        &self,
+        n: u64,
+        delete: impl Fn(&mut super::state::Account, i64) -> bool,
+        max: impl Fn(&super::state::Account) -> i64,
+        counter: &std::sync::atomic::AtomicU64,
+    ) -> Vec<i64> {
+        let mut rng = self.picker.lock().unwrap_or_else(|e| e.into_inner());
+        let mut acct = self.shared.account();
+        let mut deleted = Vec::new();
+        let top = max(&acct);
+        // Random probes find live ids quickly unless most are gone; give up after enough misses.
+        for _ in 0..(n * 20 + 100) {
+            if deleted.len() as u64 >= n || top < 1 {
+                break;
+            }
+            let id = rng.gen_range(1..=top);
+            if delete(&mut acct, id) {
+                bump(counter);
+                deleted.push(id);
+            }
+        }
+        deleted.sort_unstable();
+        deleted
+    }
+
+    /// The account as a [`Snapshot`].
+    pub(crate) fn truth(&self) -> Snapshot {
+        snapshot::snapshot(&self.shared.account())
+    }
+}

@@ -1,0 +1,95 @@
+//! The records the simulated account holds. Times are Unix seconds.
+
+use std::collections::BTreeMap;
+
+/// A contact with everything the mirror tracks about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Contact {
+    pub id: i64,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub phone: String,
+    /// `0.0.0.0` for contacts created by a user or the API, as ActiveCampaign sends it.
+    pub ip: String,
+    pub cdate: i64,
+    pub udate: i64,
+    /// Tag id to the time the tag was applied.
+    pub tags: BTreeMap<i64, i64>,
+    /// Field id to value; a cleared field keeps its row with an empty value.
+    pub fields: BTreeMap<i64, FieldValue>,
+    /// List id to membership.
+    pub lists: BTreeMap<i64, ListSub>,
+}
+
+/// A custom field value of a contact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FieldValue {
+    pub value: String,
+    pub cdate: i64,
+    pub udate: i64,
+}
+
+/// A contact's membership of one list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ListSub {
+    /// 0 unconfirmed, 1 active, 2 unsubscribed, 3 bounced.
+    pub status: i32,
+    /// When the contact subscribed.
+    pub sdate: i64,
+    /// When the membership row last changed.
+    pub updated: i64,
+    /// When the contact unsubscribed, while unsubscribed.
+    pub unsub_date: Option<i64>,
+}
+
+/// A deal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Deal {
+    pub id: i64,
+    pub title: String,
+    /// Value in cents, as API v3 gives it.
+    pub value_cents: i64,
+    /// Lower-case ISO code.
+    pub currency: String,
+    pub pipeline: i64,
+    pub stage: i64,
+    pub owner: i64,
+    /// Primary contact; 0 for none.
+    pub contact: i64,
+    /// 0 open, 1 won, 2 lost.
+    pub status: i32,
+    pub cdate: i64,
+    pub mdate: i64,
+}
+
+/// A deal task, kept so that completions refer to tasks that were added.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Task {
+    pub id: i64,
+    pub deal: i64,
+    pub type_id: i64,
+    pub title: String,
+    pub note: String,
+    pub due: i64,
+    pub done: Option<i64>,
+}
+
+/// Task types (`task[type_id]`, `task[type_title]`).
+pub(crate) const TASK_TYPES: &[(i64, &str)] = &[(1, "Call"), (2, "Email"), (3, "Meeting")];
+
+/// Ids of a contact's association rows, derived from the pair so that no table of them is kept.
+pub(crate) mod assoc {
+    /// `contactTags` id of (contact, tag).
+    pub(crate) fn contact_tag(contact: i64, tag: i64) -> i64 {
+        contact * 64 + tag
+    }
+    /// `fieldValues` id of (contact, field).
+    pub(crate) fn field_value(contact: i64, field: i64) -> i64 {
+        contact * 64 + field
+    }
+    /// `contactLists` id of (contact, list).
+    pub(crate) fn contact_list(contact: i64, list: i64) -> i64 {
+        contact * 16 + list
+    }
+}

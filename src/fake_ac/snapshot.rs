@@ -1,0 +1,110 @@
+//! The account rendered as a [`Snapshot`], the ground truth a mirror is compared with.
+
+use std::collections::BTreeMap;
+
+use super::catalog::{FIELDS, LISTS, PIPELINES, TAGS};
+use super::model::{Contact, Deal};
+use super::state::Account;
+use crate::truth::{norm, ContactTruth, DealTruth, FieldTruth, Snapshot, StageTruth};
+
+/// Everything live in the account. Deals in the restricted pipeline appear as what the API
+/// shows of them, a permission stub: title and status only, since no reconciliation can learn
+/// more and the driver never changes them.
+pub(crate) fn snapshot(acct: &Account) -> Snapshot {
+    let mut s = dimensions();
+    for id in 1..=acct.max_contact {
+        if let Some(c) = acct.contact(id) {
+            s.contacts.insert(id, contact_truth(&c));
+        }
+    }
+    for id in 1..=acct.max_deal {
+        if let Some(d) = acct.deal(id) {
+            let truth = if acct.deal_is_restricted(id) {
+                stub_truth(&d)
+            } else {
+                deal_truth(&d)
+            };
+            s.deals.insert(id, truth);
+        }
+    }
+    s
+}
+
+/// The dimension tables, which never change.
+pub(crate) fn dimensions() -> Snapshot {
+    let mut s = Snapshot::default();
+    for t in TAGS.iter().filter(|t| t.tag_type == "contact") {
+        s.tags.insert(t.name.to_string(), t.id);
+    }
+    for l in LISTS {
+        s.lists.insert(l.id, l.name.to_string());
+    }
+    for f in FIELDS {
+        let truth = FieldTruth {
+            title: f.title.to_string(),
+            perstag: Some(f.perstag.to_string()),
+            field_type: Some(f.field_type.to_string()),
+        };
+        s.fields.insert(f.id, truth);
+    }
+    for p in PIPELINES {
+        s.pipelines.insert(p.id, p.title.to_string());
+        for (id, title) in p.stages {
+            s.stages.insert(
+                *id,
+                StageTruth {
+                    pipeline_id: Some(p.id),
+                    title: title.to_string(),
+                },
+            );
+        }
+    }
+    s
+}
+
+/// A contact as the reporting schema shows it.
+pub(crate) fn contact_truth(c: &Contact) -> ContactTruth {
+    let tags = c
+        .tags
+        .keys()
+        .filter_map(|id| super::catalog::tag_by_id(*id))
+        .map(|t| t.name.to_string())
+        .collect();
+    let field_values: BTreeMap<i64, String> = c
+        .fields
+        .iter()
+        .filter(|(_, v)| !v.value.is_empty())
+        .map(|(k, v)| (*k, v.value.clone()))
+        .collect();
+    ContactTruth {
+        email: norm(Some(c.email.clone())),
+        first_name: norm(Some(c.first_name.clone())),
+        last_name: norm(Some(c.last_name.clone())),
+        phone: norm(Some(c.phone.clone())),
+        tags,
+        field_values,
+        lists: c.lists.iter().map(|(k, v)| (*k, v.status)).collect(),
+    }
+}
+
+/// A deal as the reporting schema shows it.
+pub(crate) fn deal_truth(d: &Deal) -> DealTruth {
+    DealTruth {
+        title: norm(Some(d.title.clone())),
+        value_cents: Some(d.value_cents),
+        currency: norm(Some(d.currency.clone())),
+        pipeline_id: Some(d.pipeline),
+        stage_id: Some(d.stage),
+        owner_id: Some(d.owner),
+        contact_id: (d.contact != 0).then_some(d.contact),
+        status: Some(d.status),
+    }
+}
+
+fn stub_truth(d: &Deal) -> DealTruth {
+    DealTruth {
+        title: norm(Some(d.title.clone())),
+        status: Some(d.status),
+        ..DealTruth::default()
+    }
+}

@@ -1,0 +1,323 @@
+//! The account: base records generated on demand, overrides for the records that changed,
+//! and the ids that were deleted. Nothing per base record is kept in memory.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use super::generate::{self, DealShape};
+use super::model::{Contact, Deal, Task};
+
+/// A webhook registered through `POST /api/3/webhooks`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Webhook {
+    pub id: i64,
+    pub name: String,
+    pub url: String,
+    pub events: Vec<String>,
+    pub sources: Vec<String>,
+    pub listid: i64,
+    pub cdate: i64,
+    /// Cleared for good when the receiver answers 410, as ActiveCampaign does.
+    pub active: bool,
+}
+
+/// Contacts created in one bulk import, generated on demand like the initial ones.
+#[derive(Debug, Clone, Copy)]
+struct ImportBatch {
+    first: i64,
+    last: i64,
+    time: i64,
+}
+
+/// The whole simulated account.
+#[derive(Debug)]
+pub(crate) struct Account {
+    pub seed: u64,
+    /// Base records were created and last updated before this time.
+    pub anchor: i64,
+    pub shape: DealShape,
+    pub max_contact: i64,
+    pub max_deal: i64,
+    imports: Vec<ImportBatch>,
+    contacts: HashMap<i64, Contact>,
+    deals: HashMap<i64, Deal>,
+    deleted_contacts: BTreeSet<i64>,
+    deleted_deals: BTreeSet<i64>,
+    pub tasks: BTreeMap<i64, Task>,
+    pub next_task: i64,
+    pub next_note: i64,
+    pub webhooks: BTreeMap<i64, Webhook>,
+    pub next_webhook: i64,
+}
+
+impl Account {
+    /// An account of `shape.contacts` contacts and `shape.deals` deals created before `anchor`.
+    pub(crate) fn new(seed: u64, shape: DealShape, anchor: i64) -> Self {
+        Account {
+            seed,
+            anchor,
+            shape,
+            max_contact: shape.contacts,
+            max_deal: shape.deals,
+            imports: Vec::new(),
+            contacts: HashMap::new(),
+            deals: HashMap::new(),
+            deleted_contacts: BTreeSet::new(),
+            deleted_deals: BTreeSet::new(),
+            tasks: BTreeMap::new(),
+            next_task: 1,
+            next_note: 1,
+            webhooks: BTreeMap::new(),
+            next_webhook: 1,
+        }
+    }
+
+    /// Whether contact `id` exists now.
+    pub(crate) fn contact_exists(&self, id: i64) -> bool {
+        (1..=self.max_contact).contains(&id) && !self.deleted_contacts.contains(&id)
+    }
+
+    /// Whether deal `id` exists now.
+    pub(crate) fn deal_exists(&self, id: i64) -> bool {
+        (1..=self.max_deal).contains(&id) && !self.deleted_deals.contains(&id)
+    }
+
+    fn base_contact_cdate(&self, id: i64) -> i64 {
+        if id <= self.shape.contacts {
+            return generate::base_cdate(id, self.shape.contacts, self.anchor);
+        }
+        let i = self.imports.partition_point(|b| b.last < id);
+        match self.imports.get(i) {
+            Some(b) if b.first <= id => b.time,
+            // Created by the driver, so an override exists; never reached for live ids.
+            _ => self.anchor,
+        }
+    }
+
+    /// Contact `id` as it is now.
+    pub(crate) fn contact(&self, id: i64) -> Option<Contact> {
+        if !self.contact_exists(id) {
+            return None;
+        }
+        if let Some(c) = self.contacts.get(&id) {
+            return Some(c.clone());
+        }
+        let cdate = self.base_contact_cdate(id);
+        Some(generate::contact(
+            self.seed,
+            id,
+            cdate,
+            self.anchor.max(cdate),
+        ))
+    }
+
+    /// `(cdate, udate)` of contact `id`, without generating the whole record.
+    pub(crate) fn contact_times(&self, id: i64) -> Option<(i64, i64)> {
+        if !self.contact_exists(id) {
+            return None;
+        }
+        if let Some(c) = self.contacts.get(&id) {
+            return Some((c.cdate, c.udate));
+        }
+        let cdate = self.base_contact_cdate(id);
+        Some((
+            cdate,
+            generate::base_udate(self.seed, id, cdate, self.anchor.max(cdate)),
+        ))
+    }
+
+    /// Stores the new state of a contact.
+    pub(crate) fn put_contact(&mut self, c: Contact) {
+        self.contacts.insert(c.id, c);
+    }
+
+    /// A fresh contact id.
+    pub(crate) fn next_contact_id(&mut self) -> i64 {
+        self.max_contact += 1;
+        self.max_contact
+    }
+
+    /// Adds `n` contacts generated on demand, created at `time`; returns their ids.
+    pub(crate) fn import(&mut self, n: i64, time: i64) -> std::ops::RangeInclusive<i64> {
+        let first = self.max_contact + 1;
+        self.max_contact += n.max(0);
+        if n > 0 {
+            self.imports.push(ImportBatch {
+                first,
+                last: self.max_contact,
+                time,
+            });
+        }
+        first..=self.max_contact
+    }
+
+    /// Deletes a contact (no webhook exists for this).
+    pub(crate) fn delete_contact(&mut self, id: i64) -> bool {
+        if !self.contact_exists(id) {
+            return false;
+        }
+        self.contacts.remove(&id);
+        self.deleted_contacts.insert(id)
+    }
+
+    /// Deal `id` as it is now.
+    pub(crate) fn deal(&self, id: i64) -> Option<Deal> {
+        if !self.deal_exists(id) {
+            return None;
+        }
+        match self.deals.get(&id) {
+            Some(d) => Some(d.clone()),
+            None => Some(generate::deal(self.seed, id, self.shape, self.anchor)),
+        }
+    }
+
+    /// `(cdate, mdate)` of deal `id`, without generating the whole record.
+    pub(crate) fn deal_times(&self, id: i64) -> Option<(i64, i64)> {
+        if !self.deal_exists(id) {
+            return None;
+        }
+        match self.deals.get(&id) {
+            Some(d) => Some((d.cdate, d.mdate)),
+            None => Some(generate::base_deal_times(
+                self.seed,
+                id,
+                self.shape,
+                self.anchor,
+            )),
+        }
+    }
+
+    /// `(value in cents, currency)` of deal `id`, without generating the whole record.
+    pub(crate) fn deal_money(&self, id: i64) -> Option<(i64, String)> {
+        if !self.deal_exists(id) {
+            return None;
+        }
+        match self.deals.get(&id) {
+            Some(d) => Some((d.value_cents, d.currency.clone())),
+            None => {
+                let (v, c) = generate::base_deal_money(self.seed, id);
+                Some((v, c.to_string()))
+            }
+        }
+    }
+
+    /// Stores the new state of a deal.
+    pub(crate) fn put_deal(&mut self, d: Deal) {
+        self.deals.insert(d.id, d);
+    }
+
+    /// A fresh deal id.
+    pub(crate) fn next_deal_id(&mut self) -> i64 {
+        self.max_deal += 1;
+        self.max_deal
+    }
+
+    /// Deletes a deal (no webhook exists for this).
+    pub(crate) fn delete_deal(&mut self, id: i64) -> bool {
+        if !self.deal_exists(id) {
+            return false;
+        }
+        self.deals.remove(&id);
+        self.tasks.retain(|_, t| t.deal != id);
+        self.deleted_deals.insert(id)
+    }
+
+    /// Whether deal `id` lies in the pipeline the API user may not see.
+    pub(crate) fn deal_is_restricted(&self, id: i64) -> bool {
+        match self.deals.get(&id) {
+            Some(d) => d.pipeline == super::catalog::RESTRICTED_PIPELINE,
+            None => self.shape.is_restricted(id),
+        }
+    }
+
+    /// Live contacts with an id in `lo..=hi`.
+    pub(crate) fn live_contacts_in(&self, lo: i64, hi: i64) -> i64 {
+        live_in(&self.deleted_contacts, lo, hi)
+    }
+
+    /// The `k`-th (1-based) live contact id at or above `lo`.
+    pub(crate) fn kth_live_contact(&self, lo: i64, k: i64) -> i64 {
+        kth_live(&self.deleted_contacts, lo, k)
+    }
+
+    /// Live deals with an id in `lo..=hi`.
+    pub(crate) fn live_deals_in(&self, lo: i64, hi: i64) -> i64 {
+        live_in(&self.deleted_deals, lo, hi)
+    }
+
+    /// The `k`-th (1-based) live deal id at or above `lo`.
+    pub(crate) fn kth_live_deal(&self, lo: i64, k: i64) -> i64 {
+        kth_live(&self.deleted_deals, lo, k)
+    }
+}
+
+fn live_in(deleted: &BTreeSet<i64>, lo: i64, hi: i64) -> i64 {
+    if hi < lo {
+        return 0;
+    }
+    (hi - lo + 1) - deleted.range(lo..=hi).count() as i64
+}
+
+/// Smallest id `x >= lo` with `k` live ids in `lo..=x`. Jumps by the shortfall each round,
+/// so paging deep into a large account costs a few set lookups, not a walk over every id.
+fn kth_live(deleted: &BTreeSet<i64>, lo: i64, k: i64) -> i64 {
+    let mut cand = lo + k - 1;
+    loop {
+        let have = live_in(deleted, lo, cand);
+        if have >= k {
+            return cand;
+        }
+        cand += k - have;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account() -> Account {
+        Account::new(
+            1,
+            DealShape {
+                contacts: 20,
+                deals: 10,
+                restricted: 2,
+            },
+            2_000_000_000,
+        )
+    }
+
+    #[test]
+    fn kth_live_skips_deleted_ids() {
+        let mut a = account();
+        for id in [2, 3, 7] {
+            assert!(a.delete_contact(id));
+        }
+        assert_eq!(a.kth_live_contact(1, 1), 1);
+        assert_eq!(a.kth_live_contact(1, 2), 4);
+        assert_eq!(a.kth_live_contact(1, 5), 8);
+        assert_eq!(a.kth_live_contact(3, 1), 4);
+        assert_eq!(a.live_contacts_in(1, 20), 17);
+    }
+
+    #[test]
+    fn deleted_contacts_are_gone_and_imports_are_generated() {
+        let mut a = account();
+        assert!(a.delete_contact(5));
+        assert!(a.contact(5).is_none());
+        assert!(!a.delete_contact(5));
+        let ids = a.import(3, 2_100_000_000);
+        assert_eq!(ids, 21..=23);
+        let c = a.contact(22).expect("imported");
+        assert_eq!((c.cdate, c.udate), (2_100_000_000, 2_100_000_000));
+        assert_eq!(a.contact_times(22), Some((c.cdate, c.udate)));
+    }
+
+    #[test]
+    fn cheap_times_match_the_generated_record() {
+        let a = account();
+        for id in 1..=20 {
+            let c = a.contact(id).expect("live");
+            assert_eq!(a.contact_times(id), Some((c.cdate, c.udate)));
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! The small dimension tables, read in full on every run (a handful of requests).
+
+use anyhow::Context;
+
+use crate::activecampaign::ApiClient;
+use crate::db::{write_tx, Pool};
+use crate::mirror::dimensions::{self, Field, Stage};
+
+/// Reads tags, fields, lists, pipelines and stages and writes what changed; returns the
+/// number of changed rows.
+pub async fn refresh(pool: &Pool, client: &ApiClient) -> anyhow::Result<usize> {
+    let tags = client
+        .tags()
+        .await
+        .context("Failed to read tags from the API")?;
+    let fields = client
+        .fields()
+        .await
+        .context("Failed to read custom fields from the API")?;
+    let lists = client
+        .lists()
+        .await
+        .context("Failed to read lists from the API")?;
+    let pipelines = client
+        .pipelines()
+        .await
+        .context("Failed to read pipelines from the API")?;
+    let pool = pool.clone();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
+        let tag_rows: Vec<(String, i64)> = tags.into_iter().map(|t| (t.name, t.id)).collect();
+        let field_rows: Vec<Field> = fields
+            .into_iter()
+            .map(|f| Field {
+                id: f.id,
+                title: f.title,
+                perstag: Some(f.perstag).filter(|s| !s.is_empty()),
+                field_type: Some(f.field_type).filter(|s| !s.is_empty()),
+            })
+            .collect();
+        let list_rows: Vec<(i64, String)> = lists.into_iter().map(|l| (l.id, l.name)).collect();
+        let pipeline_rows: Vec<(i64, String)> = pipelines
+            .pipelines
+            .into_iter()
+            .map(|p| (p.id, p.title))
+            .collect();
+        let stage_rows: Vec<Stage> = pipelines
+            .stages
+            .into_iter()
+            .map(|s| Stage {
+                id: s.id,
+                pipeline_id: s.pipeline_id,
+                title: s.title,
+            })
+            .collect();
+        let mut conn = pool.get()?;
+        let changed = write_tx(&mut conn, |c| {
+            Ok::<_, diesel::result::Error>(
+                dimensions::upsert_tag_ids(c, &tag_rows)?
+                    + dimensions::upsert_fields(c, &field_rows)?
+                    + dimensions::upsert_lists(c, &list_rows)?
+                    + dimensions::upsert_pipelines(c, &pipeline_rows)?
+                    + dimensions::upsert_stages(c, &stage_rows)?,
+            )
+        })?;
+        Ok(changed)
+    })
+    .await?
+}

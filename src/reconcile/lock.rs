@@ -1,0 +1,154 @@
+//! At most one reconciliation per mirror, across processes.
+//!
+//! PostgreSQL: a session advisory lock held on a dedicated connection; it is released when the
+//! connection closes, so a killed process never leaves it behind. SQLite: a lease row with an
+//! expiry, renewed while the run lives; a killed process's lease lapses after [`LEASE`].
+
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::Bool;
+
+use crate::db::schema::leases;
+use crate::db::{DbConn, Pool, PooledConn};
+use crate::mirror::{now, OnlyIf};
+use crate::with_backend;
+
+/// How long a SQLite lease lasts without renewal.
+pub const LEASE: Duration = Duration::from_secs(30);
+/// How often a held lease is renewed.
+pub const RENEW_EVERY: Duration = Duration::from_secs(10);
+
+const ADVISORY_KEY: i64 = 0x6163_6d69_7272;
+const LEASE_NAME: &str = "reconcile";
+
+#[derive(QueryableByName)]
+struct Locked {
+    #[diesel(sql_type = Bool)]
+    locked: bool,
+}
+
+/// The held lock, released on drop (also when a run is abandoned at shutdown).
+pub struct RunLock {
+    kind: Option<Kind>,
+}
+
+enum Kind {
+    // A mutex makes the held connection shareable between threads (the run is moved across
+    // tasks); it is never contended.
+    Advisory(std::sync::Mutex<PooledConn>),
+    Lease { pool: Pool, holder: String },
+}
+
+fn lease_expiry() -> NaiveDateTime {
+    now() + chrono::Duration::from_std(LEASE).unwrap_or_else(|_| chrono::Duration::seconds(30))
+}
+
+impl RunLock {
+    /// Takes the lock if it is free; `None` when another run holds it.
+    pub fn try_acquire(pool: &Pool) -> anyhow::Result<Option<Self>> {
+        let mut conn = pool.get()?;
+        match &mut *conn {
+            DbConn::Pg(c) => {
+                let row: Locked = diesel::sql_query(format!(
+                    "SELECT pg_try_advisory_lock({ADVISORY_KEY}) AS locked"
+                ))
+                .get_result(c)?;
+                Ok(row.locked.then(|| Self {
+                    kind: Some(Kind::Advisory(std::sync::Mutex::new(conn))),
+                }))
+            }
+            DbConn::Sqlite(_) => {
+                let holder = format!("{}-{:016x}", std::process::id(), rand::random::<u64>());
+                let taken = take_lease(&mut conn, &holder)?;
+                Ok(taken.then(|| Self {
+                    kind: Some(Kind::Lease {
+                        pool: pool.clone(),
+                        holder,
+                    }),
+                }))
+            }
+        }
+    }
+
+    /// Releases the lock now.
+    pub fn release(mut self) -> anyhow::Result<()> {
+        match self.kind.take() {
+            Some(kind) => release(kind),
+            None => Ok(()),
+        }
+    }
+
+    /// A cheap handle for renewing from another task.
+    pub fn renewer(&self) -> Option<(Pool, String)> {
+        match &self.kind {
+            Some(Kind::Lease { pool, holder }) => Some((pool.clone(), holder.clone())),
+            _ => None,
+        }
+    }
+}
+
+impl Drop for RunLock {
+    fn drop(&mut self) {
+        if let Some(kind) = self.kind.take() {
+            if let Err(e) = release(kind) {
+                tracing::warn!(error = %e, "failed to release the reconciliation lock");
+            }
+        }
+    }
+}
+
+fn release(kind: Kind) -> anyhow::Result<()> {
+    match kind {
+        Kind::Advisory(conn) => {
+            let mut conn = conn
+                .into_inner()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            diesel::sql_query(format!("SELECT pg_advisory_unlock({ADVISORY_KEY})"))
+                .execute(&mut *conn)?;
+        }
+        Kind::Lease { pool, holder } => {
+            let mut conn = pool.get()?;
+            diesel::delete(
+                leases::table
+                    .filter(leases::name.eq(LEASE_NAME))
+                    .filter(leases::holder.eq(holder)),
+            )
+            .execute(&mut conn)?;
+        }
+    }
+    Ok(())
+}
+
+/// Renews a lease held by `holder`.
+pub fn renew_lease(pool: &Pool, holder: &str) -> anyhow::Result<()> {
+    let mut conn = pool.get()?;
+    diesel::update(
+        leases::table
+            .filter(leases::name.eq(LEASE_NAME))
+            .filter(leases::holder.eq(holder)),
+    )
+    .set(leases::expires_at.eq(lease_expiry()))
+    .execute(&mut conn)?;
+    Ok(())
+}
+
+fn take_lease(conn: &mut DbConn, holder: &str) -> QueryResult<bool> {
+    let row = (
+        leases::name.eq(LEASE_NAME),
+        leases::holder.eq(holder),
+        leases::expires_at.eq(lease_expiry()),
+    );
+    let n = with_backend!(&mut *conn, |c| diesel::insert_into(leases::table)
+        .values(&row)
+        .on_conflict(leases::name)
+        .do_update()
+        .set((
+            leases::holder.eq(holder),
+            leases::expires_at.eq(lease_expiry())
+        ))
+        .only_if(leases::expires_at.lt(now()))
+        .execute(c))?;
+    Ok(n == 1)
+}

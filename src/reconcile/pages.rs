@@ -1,0 +1,199 @@
+//! Writes API pages into the mirror through the one write path, and counts the drift they
+//! repair. A page is one transaction.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::QueryResult;
+
+use crate::activecampaign::{Contact, Deal};
+use crate::db::DbConn;
+use crate::mirror::contacts::{self, ContactState};
+use crate::mirror::deals::{self, DealState};
+use crate::mirror::{tags, values, SourceTime};
+
+fn utc(t: Option<DateTime<Utc>>) -> Option<NaiveDateTime> {
+    t.map(|t| t.naive_utc())
+}
+
+/// The contact's scalar state as the API shows it, versioned by `udate`.
+pub fn contact_state(c: &Contact, fetched_at: SourceTime) -> ContactState {
+    ContactState {
+        id: c.id,
+        email: Some(c.email.clone()),
+        first_name: Some(c.first_name.clone()),
+        last_name: Some(c.last_name.clone()),
+        phone: Some(c.phone.clone()),
+        created_at: utc(c.cdate),
+        source_time: utc(c.udate).or(utc(c.cdate)).unwrap_or(fetched_at),
+    }
+}
+
+fn tag_set(c: &Contact, names: &BTreeMap<i64, String>) -> BTreeSet<String> {
+    c.tags
+        .iter()
+        .filter_map(|t| t.name.clone().or_else(|| names.get(&t.tag_id).cloned()))
+        .collect()
+}
+
+/// The version of a contact's undated parts (tag set, field values, list memberships): the
+/// time the page was requested less a second, so that a webhook from the same second wins, or
+/// the contact's `udate` when that is later (the page shows the state at least as of then).
+fn parts_as_of(c: &Contact, requested: SourceTime) -> SourceTime {
+    utc(c.udate).map_or(requested, |u| u.max(requested))
+}
+
+/// Applies a page of contacts; returns how many contacts changed.
+pub fn apply_contacts(
+    conn: &mut DbConn,
+    page: &[Contact],
+    names: &BTreeMap<i64, String>,
+    requested: SourceTime,
+    seen_run: Option<i64>,
+    now: SourceTime,
+) -> QueryResult<usize> {
+    if page.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<i64> = page.iter().map(|c| c.id).collect();
+    let before = contacts::load(conn, &ids)?;
+    let before_tags = tags::current(conn, &ids)?;
+    let before_values = values::field_values_of(conn, &ids)?;
+    let before_lists = values::memberships_of(conn, &ids)?;
+
+    let states: Vec<ContactState> = page.iter().map(|c| contact_state(c, requested)).collect();
+    let sets: Vec<(i64, BTreeSet<String>, SourceTime)> = page
+        .iter()
+        .map(|c| (c.id, tag_set(c, names), parts_as_of(c, requested)))
+        .collect();
+    let mut field_rows = Vec::new();
+    let mut list_rows = Vec::new();
+    for c in page {
+        let at = parts_as_of(c, requested);
+        field_rows.extend(
+            c.field_values
+                .iter()
+                .map(|(f, v)| (c.id, *f, v.value.clone(), at)),
+        );
+        // The API lists every value the contact has: a value the mirror holds that the API no
+        // longer shows was cleared upstream.
+        field_rows.extend(
+            before_values
+                .keys()
+                .filter(|(cid, f)| *cid == c.id && !c.field_values.contains_key(f))
+                .map(|(cid, f)| (*cid, *f, String::new(), at)),
+        );
+        list_rows.extend(c.lists.iter().map(|(l, m)| (c.id, *l, m.status, at)));
+    }
+
+    let mut changed = 0;
+    for ((c, state), (_, set, _)) in page.iter().zip(&states).zip(&sets) {
+        let scalars_differ = before.get(&c.id).is_none_or(|b| {
+            (&b.email, &b.first_name, &b.last_name, &b.phone)
+                != (
+                    &state.email,
+                    &state.first_name,
+                    &state.last_name,
+                    &state.phone,
+                )
+        });
+        let tags_differ = before_tags.get(&c.id).cloned().unwrap_or_default() != *set;
+        let values_differ = c
+            .field_values
+            .iter()
+            .any(|(f, v)| before_values.get(&(c.id, *f)) != Some(&v.value))
+            || before_values.iter().any(|((cid, f), v)| {
+                *cid == c.id && !v.is_empty() && !c.field_values.contains_key(f)
+            });
+        let lists_differ = c
+            .lists
+            .iter()
+            .any(|(l, m)| before_lists.get(&(c.id, *l)) != Some(&m.status));
+        if scalars_differ || tags_differ || values_differ || lists_differ {
+            changed += 1;
+        }
+    }
+
+    contacts::upsert(conn, &states, now)?;
+    tags::replace_sets(conn, &sets)?;
+    values::upsert_field_values(conn, &field_rows)?;
+    values::upsert_memberships(conn, &list_rows)?;
+    if let Some(run) = seen_run {
+        contacts::mark_seen(conn, &ids, run)?;
+    }
+    Ok(changed)
+}
+
+/// The deal's state as the API shows it, versioned by `mdate`. Stubs have no state.
+pub fn deal_state(d: &Deal, fetched_at: SourceTime) -> Option<DealState> {
+    if d.is_stub() {
+        return None;
+    }
+    Some(DealState {
+        id: d.id,
+        title: Some(d.title.clone()),
+        value_cents: d.value_cents,
+        currency: d.currency.clone(),
+        pipeline_id: d.pipeline_id,
+        stage_id: d.stage_id,
+        owner_id: d.owner_id,
+        contact_id: d.contact_id,
+        status: d.status,
+        created_at: utc(d.cdate),
+        source_time: utc(d.mdate).or(utc(d.cdate)).unwrap_or(fetched_at),
+    })
+}
+
+/// Applies a page of deals; permission stubs never overwrite data but count as seen. Returns
+/// how many deals changed.
+pub fn apply_deals(
+    conn: &mut DbConn,
+    page: &[Deal],
+    as_of: SourceTime,
+    seen_run: Option<i64>,
+    now: SourceTime,
+) -> QueryResult<usize> {
+    if page.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<i64> = page.iter().map(|d| d.id).collect();
+    let states: Vec<DealState> = page.iter().filter_map(|d| deal_state(d, as_of)).collect();
+    let before: HashMap<i64, DealState> = deals::load(conn, &ids)?;
+    let changed = states
+        .iter()
+        .filter(|s| {
+            before.get(&s.id).is_none_or(|b| {
+                (
+                    &b.title,
+                    b.value_cents,
+                    &b.currency,
+                    b.pipeline_id,
+                    b.stage_id,
+                    b.owner_id,
+                    b.contact_id,
+                    b.status,
+                ) != (
+                    &s.title,
+                    s.value_cents,
+                    &s.currency,
+                    s.pipeline_id,
+                    s.stage_id,
+                    s.owner_id,
+                    s.contact_id,
+                    s.status,
+                )
+            })
+        })
+        .count();
+    deals::upsert(conn, &states, now)?;
+    let stubs: Vec<(i64, String, Option<i32>)> = page
+        .iter()
+        .filter(|d| d.is_stub())
+        .map(|d| (d.id, d.title.clone(), d.status))
+        .collect();
+    deals::ensure_stubs(conn, &stubs, now)?;
+    if let Some(run) = seen_run {
+        deals::mark_seen(conn, &ids, run)?;
+    }
+    Ok(changed)
+}

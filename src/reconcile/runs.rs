@@ -1,0 +1,246 @@
+//! `sync_runs`: one row per reconciliation run, with the checkpoint that lets an interrupted
+//! run resume from its last committed page.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::db::schema::sync_runs as sr;
+use crate::db::DbConn;
+use crate::with_backend;
+
+/// Where a run has got to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    /// Tags, fields, lists, pipelines and stages.
+    #[default]
+    Dimensions,
+    /// Contacts, page by page.
+    Contacts,
+    /// Deals, page by page.
+    Deals,
+    /// Deletion detection (full runs).
+    Deletions,
+    /// Finished.
+    Done,
+}
+
+/// The resume point, committed with every page.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// The phase in progress.
+    pub phase: Phase,
+    /// Contacts with ids up to this one are done.
+    pub contacts_after: i64,
+    /// Deals before this offset are done.
+    pub deals_offset: u64,
+}
+
+/// What a run has done so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counters {
+    /// Requests sent to the API.
+    pub api_requests: i64,
+    /// Records read from the API.
+    pub fetched: i64,
+    /// Records whose mirrored state changed (drift repaired).
+    pub changed: i64,
+    /// Records marked deleted.
+    pub deleted: i64,
+}
+
+/// A run that can be resumed.
+#[derive(Debug, Clone)]
+pub struct Resumable {
+    /// Its id.
+    pub id: i64,
+    /// When it started.
+    pub started_at: NaiveDateTime,
+    /// Where it got to.
+    pub checkpoint: Checkpoint,
+    /// What it had done.
+    pub counters: Counters,
+}
+
+/// Creates a run row in status `running`.
+pub fn create(
+    conn: &mut DbConn,
+    mode: &str,
+    trigger: &str,
+    scope: &str,
+    now: NaiveDateTime,
+) -> QueryResult<i64> {
+    let row = (
+        sr::mode.eq(mode),
+        sr::run_trigger.eq(trigger),
+        sr::started_at.eq(now),
+        sr::status.eq("running"),
+        sr::scope.eq(scope),
+        sr::checkpoint.eq("{}"),
+        sr::heartbeat_at.eq(now),
+    );
+    with_backend!(&mut *conn, |c| diesel::insert_into(sr::table)
+        .values(&row)
+        .returning(sr::id)
+        .get_result(c))
+}
+
+/// The latest run, if it is of this mode and scope and did not finish: it resumes.
+pub fn find_resumable(
+    conn: &mut DbConn,
+    mode: &str,
+    scope: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Option<Resumable>> {
+    type Row = (
+        i64,
+        String,
+        String,
+        String,
+        NaiveDateTime,
+        String,
+        i64,
+        i64,
+        i64,
+        i64,
+    );
+    let last: Option<Row> = sr::table
+        .order(sr::id.desc())
+        .select((
+            sr::id,
+            sr::mode,
+            sr::scope,
+            sr::status,
+            sr::started_at,
+            sr::checkpoint,
+            sr::api_requests,
+            sr::records_fetched,
+            sr::records_changed,
+            sr::records_deleted,
+        ))
+        .first(conn)
+        .optional()?;
+    let Some((id, m, s, status, started_at, checkpoint, api_requests, fetched, changed, deleted)) =
+        last
+    else {
+        return Ok(None);
+    };
+    let recent = now - started_at < chrono::Duration::hours(24);
+    let unfinished = status == "running" || status == "failed";
+    let checkpoint: Checkpoint = serde_json::from_str(&checkpoint).unwrap_or_default();
+    if m != mode || s != scope || !unfinished || !recent || checkpoint == Checkpoint::default() {
+        return Ok(None);
+    }
+    let counters = Counters {
+        api_requests,
+        fetched,
+        changed,
+        deleted,
+    };
+    Ok(Some(Resumable {
+        id,
+        started_at,
+        checkpoint,
+        counters,
+    }))
+}
+
+/// Marks a resumed run running again.
+pub fn reopen(conn: &mut DbConn, id: i64, trigger: &str, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(sr::table.find(id))
+        .set((
+            sr::status.eq("running"),
+            sr::run_trigger.eq(trigger),
+            sr::error.eq(None::<String>),
+            sr::heartbeat_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+/// Runs still marked `running` other than `keep` died with their process (the caller holds
+/// the reconciliation lock, so nothing else can be running).
+pub fn fail_orphans(conn: &mut DbConn, keep: i64, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(
+        sr::table
+            .filter(sr::status.eq("running"))
+            .filter(sr::id.ne(keep)),
+    )
+    .set((
+        sr::status.eq("failed"),
+        sr::error.eq("interrupted: the process stopped during the run"),
+        sr::finished_at.eq(now),
+    ))
+    .execute(conn)
+}
+
+/// Commits progress; called in the same transaction as the page it follows.
+pub fn save(
+    conn: &mut DbConn,
+    id: i64,
+    checkpoint: &Checkpoint,
+    counters: &Counters,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let json = serde_json::to_string(checkpoint).unwrap_or_else(|_| "{}".into());
+    diesel::update(sr::table.find(id))
+        .set((
+            sr::checkpoint.eq(json),
+            sr::api_requests.eq(counters.api_requests),
+            sr::records_fetched.eq(counters.fetched),
+            sr::records_changed.eq(counters.changed),
+            sr::records_deleted.eq(counters.deleted),
+            sr::heartbeat_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+/// Records the end of a run.
+pub fn finish(
+    conn: &mut DbConn,
+    id: i64,
+    error: Option<&str>,
+    counters: &Counters,
+    watermark: Option<NaiveDateTime>,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let status = if error.is_some() {
+        "failed"
+    } else {
+        "succeeded"
+    };
+    diesel::update(sr::table.find(id))
+        .set((
+            sr::status.eq(status),
+            sr::error.eq(error),
+            sr::finished_at.eq(now),
+            sr::watermark.eq(watermark),
+            sr::api_requests.eq(counters.api_requests),
+            sr::records_fetched.eq(counters.fetched),
+            sr::records_changed.eq(counters.changed),
+            sr::records_deleted.eq(counters.deleted),
+            sr::heartbeat_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+/// The newest watermark of a successful run that read contacts and deals in full scope.
+pub fn last_watermark(conn: &mut DbConn) -> QueryResult<Option<NaiveDateTime>> {
+    sr::table
+        .filter(sr::status.eq("succeeded"))
+        .filter(sr::scope.eq("{}"))
+        .select(diesel::dsl::max(sr::watermark))
+        .first(conn)
+}
+
+/// True when a run of `mode` with trigger `schedule` started at or after `since` (another
+/// replica already served this tick).
+pub fn scheduled_since(conn: &mut DbConn, mode: &str, since: NaiveDateTime) -> QueryResult<bool> {
+    let n: i64 = sr::table
+        .filter(sr::mode.eq(mode))
+        .filter(sr::run_trigger.eq("schedule"))
+        .filter(sr::started_at.ge(since))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}

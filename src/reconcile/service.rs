@@ -1,0 +1,101 @@
+//! Reconciliation inside `serve`: the admin trigger and the schedules.
+
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+
+use super::{schedule, LogProgress, Mode, Reconciler, RunRequest, Trigger};
+use crate::app::Daemon;
+use crate::config::Settings;
+use crate::db::Pool;
+use crate::http::ResyncTrigger;
+
+/// Serves `/admin/resync` and `/admin/status`.
+pub struct AdminOps {
+    pool: Pool,
+    settings: Settings,
+    rec: Option<Reconciler>,
+}
+
+impl AdminOps {
+    /// Admin operations over this mirror; `rec` is `None` when the API is not configured.
+    pub fn new(pool: Pool, settings: Settings, rec: Option<Reconciler>) -> Arc<Self> {
+        Arc::new(Self {
+            pool,
+            settings,
+            rec,
+        })
+    }
+}
+
+impl ResyncTrigger for AdminOps {
+    fn trigger(&self, full: bool) -> BoxFuture<'static, Result<i64, String>> {
+        let rec = self.rec.clone();
+        Box::pin(async move {
+            let rec = rec.ok_or("reconciliation is not configured; set ACMIRROR_AC_API_URL and ACMIRROR_AC_API_TOKEN")?;
+            let mode = if full { Mode::Full } else { Mode::Incremental };
+            let run = rec
+                .prepare(RunRequest::new(mode, Trigger::Admin))
+                .await
+                .map_err(|e| e.to_string())?;
+            let id = run.run_id();
+            tokio::spawn(async move {
+                let summary = run.execute(&LogProgress).await;
+                tracing::info!(run_id = summary.run_id, error = ?summary.error, "admin reconciliation finished");
+            });
+            Ok(id)
+        })
+    }
+
+    fn status(&self) -> Result<serde_json::Value, String> {
+        use crate::db::schema::webhook_events as we;
+        use diesel::prelude::*;
+        let mut conn = self.pool.get().map_err(|e| e.to_string())?;
+        let pending: i64 = we::table
+            .filter(we::status.eq("pending"))
+            .count()
+            .get_result(&mut conn)
+            .map_err(|e| e.to_string())?;
+        Ok(
+            serde_json::json!({ "pending_deliveries": pending, "api_configured": self.settings.api.is_some() }),
+        )
+    }
+}
+
+/// Starts the schedules that are configured, and resumes an interrupted run.
+pub fn spawn_schedules(daemon: &mut Daemon, rec: &Reconciler, settings: &Settings) {
+    let shutdown = daemon.shutdown_token();
+    daemon.add_task(tokio::spawn(schedule::resume_interrupted(
+        rec.clone(),
+        shutdown.clone(),
+    )));
+    for (cron, mode, name) in [
+        (
+            &settings.reconcile_cron,
+            Mode::Incremental,
+            "ACMIRROR_RECONCILE_CRON",
+        ),
+        (
+            &settings.full_sync_cron,
+            Mode::Full,
+            "ACMIRROR_FULL_SYNC_CRON",
+        ),
+    ] {
+        match cron {
+            Some(s) => {
+                tracing::info!(schedule = %s, mode = mode.as_str(), "reconciliation scheduled");
+                daemon.add_task(tokio::spawn(schedule::run(
+                    rec.clone(),
+                    s.clone(),
+                    mode,
+                    shutdown.clone(),
+                )));
+            }
+            None => tracing::info!(
+                setting = name,
+                mode = mode.as_str(),
+                "schedule disabled (empty)"
+            ),
+        }
+    }
+}
