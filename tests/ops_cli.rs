@@ -3,6 +3,8 @@
 
 mod common;
 
+#[path = "ops_cli/admin.rs"]
+mod admin;
 #[path = "ops_cli/register.rs"]
 mod register;
 #[path = "ops_cli/replay.rs"]
