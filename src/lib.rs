@@ -10,6 +10,7 @@ pub mod fake_ac;
 pub mod http;
 pub mod metrics;
 pub mod mirror;
+pub mod ops;
 pub mod reconcile;
 pub mod truth;
 pub mod verify;

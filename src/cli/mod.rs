@@ -1,10 +1,15 @@
 //! The command line: one file per subcommand.
 
 pub mod demo;
+pub mod events;
 pub mod fake_ac;
 pub mod migrate;
+pub mod register_webhook;
+pub mod replay;
 pub mod resync;
 pub mod serve;
+pub mod status;
+mod table;
 
 use clap::{Parser, Subcommand};
 
@@ -32,6 +37,14 @@ pub enum Command {
     FakeAc(fake_ac::FakeAcCommand),
     /// The whole loop on one machine with no account: lossy webhooks, then reconciliation
     Demo(demo::DemoArgs),
+    /// Counts, last webhook received, pending and failed deliveries, recent reconciliation runs
+    Status(status::StatusArgs),
+    /// List stored webhook deliveries, newest first
+    Events(events::EventsArgs),
+    /// Re-apply stored deliveries (after a fix, or after a schema change)
+    Replay(replay::ReplayArgs),
+    /// Create or update the account's webhook so that it points at this mirror; idempotent
+    RegisterWebhook(register_webhook::RegisterWebhookArgs),
 }
 
 /// A failure with its exit code: 1 the work failed, 2 bad usage or configuration.
@@ -83,5 +96,9 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Resync(args) => resync::run(args),
         Command::FakeAc(args) => fake_ac::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::Status(args) => status::run(args),
+        Command::Events(args) => events::run(args),
+        Command::Replay(args) => replay::run(args),
+        Command::RegisterWebhook(args) => register_webhook::run(args),
     }
 }

@@ -48,17 +48,7 @@ impl ResyncTrigger for AdminOps {
     }
 
     fn status(&self) -> Result<serde_json::Value, String> {
-        use crate::db::schema::webhook_events as we;
-        use diesel::prelude::*;
-        let mut conn = self.pool.get().map_err(|e| e.to_string())?;
-        let pending: i64 = we::table
-            .filter(we::status.eq("pending"))
-            .count()
-            .get_result(&mut conn)
-            .map_err(|e| e.to_string())?;
-        Ok(
-            serde_json::json!({ "pending_deliveries": pending, "api_configured": self.settings.api.is_some() }),
-        )
+        crate::ops::status::document(&self.pool, &self.settings)
     }
 }
 

@@ -1,0 +1,126 @@
+//! The queries behind the status document. Each reads an index or a small table, never
+//! the delivery bodies, so that status stays cheap on a large `webhook_events`.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::dsl::{count_star, min};
+use diesel::prelude::*;
+
+use super::{Counts, SyncRun, WebhookStats, RECENT_RUNS};
+use crate::db::schema::{
+    contact_tag_states as cts, contacts, deals, lists, sync_runs as sr, tags, webhook_events as we,
+};
+use crate::db::DbConn;
+use crate::ops::utc;
+
+pub(super) fn counts(conn: &mut DbConn) -> QueryResult<Counts> {
+    Ok(Counts {
+        contacts: contacts::table
+            .filter(contacts::deleted_at.is_null())
+            .count()
+            .get_result(conn)?,
+        contacts_deleted: contacts::table
+            .filter(contacts::deleted_at.is_not_null())
+            .count()
+            .get_result(conn)?,
+        deals: deals::table
+            .filter(deals::deleted_at.is_null())
+            .count()
+            .get_result(conn)?,
+        deals_deleted: deals::table
+            .filter(deals::deleted_at.is_not_null())
+            .count()
+            .get_result(conn)?,
+        tags: tags::table.count().get_result(conn)?,
+        lists: lists::table.count().get_result(conn)?,
+        // The contact_tags view is exactly the present rows of contact_tag_states.
+        contact_tags: cts::table
+            .filter(cts::present.eq(true))
+            .count()
+            .get_result(conn)?,
+    })
+}
+
+pub(super) fn webhook_stats(conn: &mut DbConn, now: DateTime<Utc>) -> QueryResult<WebhookStats> {
+    let by_status: Vec<(String, i64)> = we::table
+        .group_by(we::status)
+        .select((we::status, count_star()))
+        .load(conn)?;
+    let n = |s: &str| {
+        by_status
+            .iter()
+            .find(|(k, _)| k == s)
+            .map_or(0, |(_, n)| *n)
+    };
+    let last: Option<(NaiveDateTime, Option<String>)> = we::table
+        // `received_at` is indexed; `last_received_at` (moved by repeats) is not, and sorting
+        // by it would read every row, bodies included.
+        .order((we::received_at.desc(), we::id.desc()))
+        .select((we::received_at, we::event_type))
+        .first(conn)
+        .optional()?;
+    let oldest_pending: Option<NaiveDateTime> = we::table
+        .filter(we::status.eq("pending"))
+        .select(min(we::received_at))
+        .get_result(conn)?;
+    let oldest_pending = oldest_pending.map(utc);
+    Ok(WebhookStats {
+        last_received_at: last.as_ref().map(|(t, _)| utc(*t)),
+        last_event_type: last.and_then(|(_, t)| t),
+        pending: n("pending"),
+        applied: n("applied"),
+        ignored: n("ignored"),
+        failed: n("failed"),
+        oldest_pending_received_at: oldest_pending,
+        apply_lag_seconds: oldest_pending.map_or(0, |t| (now - t).num_seconds().max(0)),
+    })
+}
+
+type RunRow = (
+    i64,
+    String,
+    String,
+    String,
+    NaiveDateTime,
+    Option<NaiveDateTime>,
+    i64,
+    i64,
+    i64,
+    i64,
+    Option<String>,
+);
+
+pub(super) fn recent_runs(conn: &mut DbConn) -> QueryResult<Vec<SyncRun>> {
+    let rows: Vec<RunRow> = sr::table
+        .order(sr::id.desc())
+        .limit(RECENT_RUNS)
+        .select((
+            sr::id,
+            sr::mode,
+            sr::run_trigger,
+            sr::status,
+            sr::started_at,
+            sr::finished_at,
+            sr::api_requests,
+            sr::records_fetched,
+            sr::records_changed,
+            sr::records_deleted,
+            sr::error,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| SyncRun {
+            id: r.0,
+            mode: r.1,
+            trigger: r.2,
+            status: r.3,
+            started_at: utc(r.4),
+            finished_at: r.5.map(utc),
+            api_requests: r.6,
+            records_fetched: r.7,
+            records_changed: r.8,
+            records_deleted: r.9,
+            error: r.10,
+        })
+        .collect())
+}
