@@ -16,9 +16,9 @@ use crate::mirror::{now, OnlyIf};
 use crate::with_backend;
 
 /// How long a SQLite lease lasts without renewal.
-pub const LEASE: Duration = Duration::from_secs(30);
+pub const LEASE: Duration = Duration::from_secs(20);
 /// How often a held lease is renewed.
-pub const RENEW_EVERY: Duration = Duration::from_secs(10);
+pub const RENEW_EVERY: Duration = Duration::from_secs(5);
 
 const ADVISORY_KEY: i64 = 0x6163_6d69_7272;
 const LEASE_NAME: &str = "reconcile";
@@ -134,7 +134,31 @@ pub fn renew_lease(pool: &Pool, holder: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A SQLite file lives on one machine, so a lease whose holder process no longer exists there
+/// is stale at once, without waiting for it to expire (a killed `serve` restarts and resumes).
+fn holder_is_gone(holder: &str) -> bool {
+    let Some(pid) = holder.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+        return false;
+    };
+    let proc_dir = std::path::Path::new("/proc");
+    proc_dir.is_dir() && pid != std::process::id() && !proc_dir.join(pid.to_string()).exists()
+}
+
 fn take_lease(conn: &mut DbConn, holder: &str) -> QueryResult<bool> {
+    let current: Option<String> = leases::table
+        .filter(leases::name.eq(LEASE_NAME))
+        .select(leases::holder)
+        .first(conn)
+        .optional()?;
+    if let Some(stale) = current.filter(|h| holder_is_gone(h)) {
+        tracing::info!(holder = %stale, "taking over the reconciliation lease of a process that no longer runs");
+        diesel::delete(
+            leases::table
+                .filter(leases::name.eq(LEASE_NAME))
+                .filter(leases::holder.eq(&stale)),
+        )
+        .execute(conn)?;
+    }
     let row = (
         leases::name.eq(LEASE_NAME),
         leases::holder.eq(holder),
