@@ -3,6 +3,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use secrecy::ExposeSecret;
 use subtle::ConstantTimeEq;
+use tracing::Instrument;
 
 use super::AppState;
 use crate::webhook::store::{NewDelivery, Stored};
@@ -39,6 +40,22 @@ pub async fn receive(
         return HttpResponse::UnsupportedMediaType()
             .body("expected application/x-www-form-urlencoded");
     }
+    // A request id ties the log lines of one delivery together (a proxy's id is kept).
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 64)
+        .map_or_else(|| format!("{:016x}", rand::random::<u64>()), str::to_owned);
+    let span = tracing::info_span!("delivery", request_id = %request_id, bytes = body.len());
+    let mut response = store(body, state).instrument(span).await;
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(actix_web::http::header::HeaderName::from_static("x-request-id"), value);
+    }
+    response
+}
+
+async fn store(body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
     let received_at = crate::mirror::now();
     let delivery = NewDelivery::from_body(body.to_vec(), received_at);
     let (event_type, parse_error) = (delivery.event_type.clone(), delivery.error.clone());
