@@ -116,7 +116,11 @@ impl Daemon {
             metrics: metrics.clone(),
             admin: plugins.admin,
         });
-        let (server, addr) = http::bind(settings.listen, state, workers)?;
+        let tls = match &settings.tls {
+            Some((cert, key)) => Some(http::tls_config(cert, key)?),
+            None => None,
+        };
+        let (server, addr) = http::bind(settings.listen, state, workers, tls)?;
         let handle = server.handle();
         let server_task = tokio::spawn(server);
         Ok(Self {

@@ -9,14 +9,22 @@ use acmirror::fake_ac::{FakeAc, FakeAcConfig};
 use common::{fixtures, TestDb, ADMIN_TOKEN, SECRET};
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 /// The database URL with a password in it on PostgreSQL (trust auth ignores it), so that the
 /// test can look for the password in the output.
 fn url_with_password(db: &TestDb) -> String {
     if db.is_postgres() {
-        db.url.replacen("postgres://postgres@", "postgres://postgres:pw-SECRET-db@", 1)
+        db.url.replacen(
+            "postgres://postgres@",
+            "postgres://postgres:pw-SECRET-db@",
+            1,
+        )
     } else {
         db.url.clone()
     }
@@ -25,9 +33,15 @@ fn url_with_password(db: &TestDb) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_finishes_in_flight_deliveries_and_exits_0_without_leaking_secrets() {
     let db = TestDb::new();
-    let sim = FakeAc::start(FakeAcConfig { contacts: 50, deals: 10, rate_limit: 0, api_token: "api-SECRET-token".into(), ..FakeAcConfig::default() })
-        .await
-        .expect("sim");
+    let sim = FakeAc::start(FakeAcConfig {
+        contacts: 50,
+        deals: 10,
+        rate_limit: 0,
+        api_token: "api-SECRET-token".into(),
+        ..FakeAcConfig::default()
+    })
+    .await
+    .expect("sim");
     let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_acmirror"))
         .arg("serve")
@@ -48,31 +62,83 @@ async fn sigterm_finishes_in_flight_deliveries_and_exits_0_without_leaking_secre
     let client = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !client.get(format!("{base}/readyz")).send().await.map(|r| r.status() == 200).unwrap_or(false) {
+    while !client
+        .get(format!("{base}/readyz"))
+        .send()
+        .await
+        .map(|r| r.status() == 200)
+        .unwrap_or(false)
+    {
         assert!(Instant::now() < deadline, "serve did not become ready");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     // Exercise the paths that log: deliveries, a bad one, a resync, a rejected admin call.
-    client.post(format!("{base}/admin/resync")).bearer_auth(ADMIN_TOKEN).send().await.expect("resync");
-    client.post(format!("{base}/admin/resync")).bearer_auth("wrong").send().await.expect("401");
-    let metrics = client.get(format!("{base}/metrics")).send().await.expect("metrics").text().await.expect("text");
+    client
+        .post(format!("{base}/admin/resync"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("resync");
+    client
+        .post(format!("{base}/admin/resync"))
+        .bearer_auth("wrong")
+        .send()
+        .await
+        .expect("401");
+    let metrics = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
 
     let posts: Vec<_> = (0..40)
         .map(|i| {
-            let body = if i == 0 { "type=update&date_time=nonsense".to_owned() } else { fixtures::form(fixtures::UPDATE).replace("John", &format!("John{i}")) };
-            let (client, url) = (client.clone(), format!("{base}/webhooks/activecampaign/{SECRET}"));
+            let body = if i == 0 {
+                "type=update&date_time=nonsense".to_owned()
+            } else {
+                fixtures::form(fixtures::UPDATE).replace("John", &format!("John{i}"))
+            };
+            let (client, url) = (
+                client.clone(),
+                format!("{base}/webhooks/activecampaign/{SECRET}"),
+            );
             tokio::spawn(async move {
-                client.post(url).header("Content-Type", "application/x-www-form-urlencoded").body(body).send().await.map(|r| r.status().as_u16()).ok()
+                client
+                    .post(url)
+                    .header("Content-Type", "application/x-www-form-urlencoded")
+                    .body(body)
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16())
+                    .ok()
             })
         })
         .collect();
     tokio::time::sleep(Duration::from_millis(20)).await;
     let pid = child.id().to_string();
     let stopped_at = Instant::now();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output().expect("exits")).await.expect("no panic");
-    assert!(stopped_at.elapsed() < Duration::from_secs(10), "stopped in {:?}", stopped_at.elapsed());
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill")
+        .success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().expect("exits"))
+        .await
+        .expect("no panic");
+    assert!(
+        stopped_at.elapsed() < Duration::from_secs(10),
+        "stopped in {:?}",
+        stopped_at.elapsed()
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let mut acknowledged = 0;
     for p in posts {
@@ -87,13 +153,23 @@ async fn sigterm_finishes_in_flight_deliveries_and_exits_0_without_leaking_secre
     let stored: i64 = tokio::task::spawn_blocking(move || {
         use acmirror::db::schema::webhook_events as we;
         use diesel::prelude::*;
-        we::table.count().get_result(&mut *pool.get().expect("conn")).expect("count")
+        we::table
+            .count()
+            .get_result(&mut *pool.get().expect("conn"))
+            .expect("count")
     })
     .await
     .expect("no panic");
-    assert!(stored >= acknowledged, "{acknowledged} acknowledged, {stored} stored");
+    assert!(
+        stored >= acknowledged,
+        "{acknowledged} acknowledged, {stored} stored"
+    );
 
-    let output = format!("{}{}{metrics}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let output = format!(
+        "{}{}{metrics}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     for secret in [SECRET, ADMIN_TOKEN, "api-SECRET-token", "pw-SECRET-db"] {
         assert!(!output.contains(secret), "output contains {secret}");
     }

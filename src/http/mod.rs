@@ -83,11 +83,44 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/status", web::get().to(admin::status));
 }
 
-/// Binds the server. Signals are handled by the caller, which stops the server gracefully.
+/// Loads a PEM certificate chain and private key for serving HTTPS.
+pub fn tls_config(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> anyhow::Result<rustls::ServerConfig> {
+    use anyhow::Context;
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_file_iter(cert)
+        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+        .with_context(|| {
+            format!(
+                "ACMIRROR_TLS_CERT: cannot read a PEM certificate chain from {}",
+                cert.display()
+            )
+        })?;
+    let key = PrivateKeyDer::from_pem_file(key).with_context(|| {
+        format!(
+            "ACMIRROR_TLS_KEY: cannot read a PEM private key from {}",
+            key.display()
+        )
+    })?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .context("TLS set-up failed")?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .context("ACMIRROR_TLS_CERT and ACMIRROR_TLS_KEY do not form a usable certificate and key")
+}
+
+/// Binds the server, over TLS when `tls` is given. Signals are handled by the caller, which
+/// stops the server gracefully.
 pub fn bind(
     addr: SocketAddr,
     state: web::Data<AppState>,
     workers: usize,
+    tls: Option<rustls::ServerConfig>,
 ) -> anyhow::Result<(Server, SocketAddr)> {
     use anyhow::Context;
     let server = HttpServer::new(move || {
@@ -102,8 +135,11 @@ pub fn bind(
     .client_request_timeout(Duration::from_secs(5))
     .client_disconnect_timeout(Duration::from_secs(2))
     .keep_alive(Duration::from_secs(30))
-    .shutdown_timeout(8)
-    .bind(addr)
+    .shutdown_timeout(8);
+    let server = match tls {
+        Some(config) => server.bind_rustls_0_23(addr, config),
+        None => server.bind(addr),
+    }
     .with_context(|| {
         format!("Failed to listen on {addr} (ACMIRROR_LISTEN); is another process using it?")
     })?;

@@ -50,7 +50,10 @@ pub async fn receive(
     let span = tracing::info_span!("delivery", request_id = %request_id, bytes = body.len());
     let mut response = store(body, state).instrument(span).await;
     if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&request_id) {
-        response.headers_mut().insert(actix_web::http::header::HeaderName::from_static("x-request-id"), value);
+        response.headers_mut().insert(
+            actix_web::http::header::HeaderName::from_static("x-request-id"),
+            value,
+        );
     }
     response
 }
