@@ -268,7 +268,7 @@ async fn killed_replicas_lose_nothing_acknowledged_and_reconciliation_converges(
     .await
     .expect("no panic");
     let differences = acmirror::truth::diff(&mirror, &truth);
-    println!(
+    let figures = format!(
         "chaos: backend={} replicas={} changes={} deliveries_sent={} lost_by_sender={} failed_while_down={} kills={} acknowledged={} stored={} differences_at_end={}",
         if db.is_postgres() { "postgres" } else { "sqlite" },
         replicas.len(),
@@ -281,6 +281,15 @@ async fn killed_replicas_lose_nothing_acknowledged_and_reconciliation_converges(
         stored,
         differences.len()
     );
+    println!("{figures}");
+    // CI prints this file after the suite, since test output is captured.
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("chaos-figures.txt");
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .expect("figures file");
+    std::io::Write::write_all(&mut file, format!("{figures}\n").as_bytes()).expect("write figures");
     assert!(kills >= 3);
     assert!(
         differences.is_empty(),

@@ -126,6 +126,12 @@ async fn a_rate_limited_account_is_ridden_out() {
     let mut cfg = small(14);
     cfg.rate_limit = 5;
     let w = SimWorld::start(cfg).await;
+    // Bursts of 503 as users report under load, on top of the 429s.
+    w.sim.set_api_faults(acmirror::fake_ac::ApiFaults {
+        burst_503: 0.1,
+        burst_503_len: 3,
+        ..Default::default()
+    });
     // Ask for four times the account's limit: the client must back off on 429s.
     let client = sim_client(&w.sim, w.sim.api_token(), 20.0);
     let rec = acmirror::reconcile::Reconciler::with_client(
@@ -139,6 +145,10 @@ async fn a_rate_limited_account_is_ridden_out() {
         .expect("starts");
     assert_eq!(s.error, None);
     assert!(s.rate_limited > 0, "the simulator answered 429");
+    assert!(
+        w.sim.stats().api_unavailable > 0,
+        "the simulator answered 503"
+    );
     assert!(w.differences().await.is_empty());
 }
 

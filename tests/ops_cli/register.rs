@@ -297,3 +297,39 @@ async fn without_a_configured_secret_the_stored_one_is_used() {
         run.stdout
     );
 }
+
+#[tokio::test]
+async fn registers_with_the_simulator_and_it_then_delivers_there() {
+    use acmirror::fake_ac::{FakeAc, FakeAcConfig};
+    let sim = FakeAc::start(FakeAcConfig {
+        contacts: 20,
+        deals: 5,
+        rate_limit: 0,
+        api_token: super::API_TOKEN.into(),
+        ..FakeAcConfig::default()
+    })
+    .await
+    .expect("simulator");
+    let db = TestDb::new();
+    let env = [("ACMIRROR_AC_API_URL", sim.base_url())];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let first = acmirror(&db, &env, &["register-webhook", "--url", PUBLIC]).await;
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert!(first.stdout.contains("Created"), "{}", first.stdout);
+    let again = acmirror(&db, &env, &["register-webhook", "--url", PUBLIC]).await;
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(again.stdout.contains("Unchanged"), "{}", again.stdout);
+    again.assert_no_secrets();
+    let listed: Value = reqwest::Client::new()
+        .get(format!("{}/webhooks", sim.api_url()))
+        .header("Api-Token", super::API_TOKEN)
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
+    let hooks = listed["webhooks"].as_array().expect("array");
+    assert_eq!(hooks.len(), 1, "idempotent: one webhook");
+    assert_eq!(hooks[0]["url"], hook_url(HOOK_SECRET));
+}
