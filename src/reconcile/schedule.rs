@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
 use super::{runs, LogProgress, Mode, Reconciler, RunRequest, RunSummary, StartError, Trigger};
@@ -69,6 +69,32 @@ pub async fn run_once(
     }
 }
 
+/// Calls `fire` at every time of `schedule`, as told by `now`, until `shutdown`. A tick that
+/// passes while `fire` still runs is skipped, not queued.
+pub async fn ticks<F, Fut>(
+    schedule: &cron::Schedule,
+    now: impl Fn() -> DateTime<Utc>,
+    shutdown: &CancellationToken,
+    mut fire: F,
+) where
+    F: FnMut(DateTime<Utc>) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    loop {
+        let current = now();
+        let Some(next) = schedule.after(&current).next() else {
+            tracing::warn!("the schedule has no future time; it stops");
+            return;
+        };
+        let wait = (next - current).to_std().unwrap_or(Duration::ZERO);
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = shutdown.cancelled() => return,
+        }
+        fire(next).await;
+    }
+}
+
 /// Runs `mode` on `schedule` until `shutdown`.
 pub async fn run(
     rec: Reconciler,
@@ -76,21 +102,11 @@ pub async fn run(
     mode: Mode,
     shutdown: CancellationToken,
 ) {
-    loop {
-        let Some(next) = schedule.upcoming(Utc).next() else {
-            tracing::warn!(
-                mode = mode.as_str(),
-                "the schedule has no future time; it stops"
-            );
-            return;
-        };
-        let wait = (next - Utc::now()).to_std().unwrap_or(Duration::ZERO);
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
-            _ = shutdown.cancelled() => return,
-        }
-        run_once(&rec, mode, next.naive_utc(), &shutdown).await;
-    }
+    ticks(&schedule, Utc::now, &shutdown, |tick| {
+        let (rec, shutdown) = (rec.clone(), shutdown.clone());
+        async move { run_once(&rec, mode, tick.naive_utc(), &shutdown).await }
+    })
+    .await;
 }
 
 /// At start: a run left unfinished by a crash resumes now instead of at its next tick.
@@ -123,5 +139,66 @@ pub async fn resume_interrupted(rec: Reconciler, shutdown: CancellationToken) {
                 tracing::info!(error = %e, "the interrupted reconciliation did not resume now")
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+    use std::sync::{Arc, Mutex};
+
+    #[tokio::test(start_paused = true)]
+    async fn fires_at_each_scheduled_time_and_stops_on_shutdown() {
+        let start: DateTime<Utc> = "2026-11-29T00:14:30Z".parse().expect("time");
+        let origin = tokio::time::Instant::now();
+        let clock = move || start + chrono::Duration::from_std(origin.elapsed()).expect("small");
+        let schedule = cron::Schedule::from_str("0 */15 * * * *").expect("cron");
+        let fired = Arc::new(Mutex::new(Vec::new()));
+        let shutdown = CancellationToken::new();
+        let task = {
+            let (fired, shutdown) = (fired.clone(), shutdown.clone());
+            tokio::spawn(async move {
+                ticks(&schedule, clock, &shutdown, |tick| {
+                    fired.lock().expect("lock").push(tick.to_rfc3339());
+                    async {}
+                })
+                .await
+            })
+        };
+        tokio::time::sleep(Duration::from_secs(25 * 60)).await; // until 00:39:30
+        shutdown.cancel();
+        task.await.expect("the loop ends on shutdown");
+        let fired = fired.lock().expect("lock").clone();
+        assert_eq!(
+            fired,
+            vec!["2026-11-29T00:15:00+00:00", "2026-11-29T00:30:00+00:00"]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slow_run_skips_the_ticks_it_overlaps() {
+        let start: DateTime<Utc> = "2026-11-29T00:00:30Z".parse().expect("time");
+        let origin = tokio::time::Instant::now();
+        let clock = move || start + chrono::Duration::from_std(origin.elapsed()).expect("small");
+        let every_minute = cron::Schedule::from_str("0 * * * * *").expect("cron");
+        let count = Arc::new(Mutex::new(0));
+        let shutdown = CancellationToken::new();
+        let task = {
+            let (count, shutdown) = (count.clone(), shutdown.clone());
+            tokio::spawn(async move {
+                ticks(&every_minute, clock, &shutdown, |_| {
+                    *count.lock().expect("lock") += 1;
+                    // Each run lasts 150 s: the two ticks inside it are not queued.
+                    tokio::time::sleep(Duration::from_secs(150))
+                })
+                .await
+            })
+        };
+        tokio::time::sleep(Duration::from_secs(10 * 60)).await;
+        shutdown.cancel();
+        task.await.expect("ends");
+        // Runs start at 00:01, 00:04, 00:07 and 00:10 (each after a 150 s run plus the wait).
+        assert_eq!(*count.lock().expect("lock"), 4);
     }
 }
