@@ -181,7 +181,7 @@ impl Progress for LogProgress {
         tracing::debug!(
             ?part,
             done,
-            ?total,
+            total = total.unwrap_or(0),
             requests = api.requests,
             "reconciliation page committed"
         );
