@@ -91,7 +91,15 @@ impl Progress for CliProgress {
             }
             None => {
                 let rate = done as f64 / self.started.elapsed().as_secs_f64().max(0.001);
-                tracing::info!(part = name, done, total = total.unwrap_or(0), requests = api.requests, rate_limited = api.rate_limited, records_per_second = rate as u64, "reconciliation progress");
+                tracing::info!(
+                    part = name,
+                    done,
+                    total = total.unwrap_or(0),
+                    requests = api.requests,
+                    rate_limited = api.rate_limited,
+                    records_per_second = rate as u64,
+                    "reconciliation progress"
+                );
             }
         }
     }

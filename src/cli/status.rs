@@ -26,8 +26,13 @@ pub fn run(args: StatusArgs) -> Result<(), CliError> {
     super::init_tracing(&settings);
     let pool = crate::ops::open_mirror(&settings)?;
     let mut conn = pool.get().context("Failed to open a database connection")?;
-    let doc =
+    let mut doc =
         status::collect(&mut conn, &settings).context("Failed to read the mirror's status")?;
+    if let Some(api) = &settings.api {
+        let (reachable, error) = check_api(api);
+        doc.api.reachable = Some(reachable);
+        doc.api.error = error;
+    }
     if args.json {
         let text = serde_json::to_string_pretty(&doc).context("Failed to encode the status")?;
         super::table::emit(&(text + "\n"))?;
@@ -35,6 +40,28 @@ pub fn run(args: StatusArgs) -> Result<(), CliError> {
         super::table::emit(&render_text(&doc))?;
     }
     Ok(())
+}
+
+/// One `GET /users/me`, no retries: does the API answer with this token?
+fn check_api(api: &crate::config::ApiSettings) -> (bool, Option<String>) {
+    use crate::activecampaign::{ApiClient, ClientConfig, RetryPolicy};
+    let mut config = ClientConfig::new(api.url.clone(), api.token.clone());
+    config.rate_limit = api.rate_limit;
+    config.retry = RetryPolicy {
+        max_attempts: 1,
+        ..RetryPolicy::default()
+    };
+    config.request_timeout = std::time::Duration::from_secs(10);
+    let outcome = tokio::runtime::Runtime::new()
+        .map_err(|e| e.to_string())
+        .and_then(|rt| {
+            rt.block_on(async { ApiClient::new(config)?.users_me().await.map(|_| ()) })
+                .map_err(|e| e.to_string())
+        });
+    match outcome {
+        Ok(()) => (true, None),
+        Err(e) => (false, Some(e)),
+    }
 }
 
 /// The human-readable status: aligned sections.
@@ -48,7 +75,11 @@ pub fn render_text(s: &Status) -> String {
         s.database.url, s.database.backend
     );
     let api = match (&s.api.url, s.api.configured) {
-        (Some(url), true) => format!("{url} (token set)"),
+        (Some(url), true) => match (s.api.reachable, &s.api.error) {
+            (Some(true), _) => format!("{url} (token set, reachable)"),
+            (Some(false), Some(e)) => format!("{url} (token set, NOT reachable: {e})"),
+            _ => format!("{url} (token set)"),
+        },
         _ => "not configured: reconciliation is off (set ACMIRROR_AC_API_URL and ACMIRROR_AC_API_TOKEN)".to_owned(),
     };
     let _ = writeln!(out, "  api       {api}");

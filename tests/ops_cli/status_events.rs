@@ -222,6 +222,10 @@ async fn the_status_command_prints_counts_as_text_and_json_without_secrets() {
     assert_eq!(doc["webhooks"]["applied"], 4);
     assert_eq!(doc["webhooks"]["failed"], 1);
     assert_eq!(doc["api"]["configured"], true);
+    assert_eq!(doc["api"]["reachable"], false, "nothing listens on port 9");
+    assert!(doc["api"]["error"]
+        .as_str()
+        .is_some_and(|e| e.contains("users/me")));
     if db.is_postgres() {
         assert!(doc["database"]["url"]
             .as_str()

@@ -157,6 +157,13 @@ pub struct ApiInfo {
     pub configured: bool,
     /// The API URL, stripped of any credentials, query and fragment.
     pub url: Option<String>,
+    /// Whether `GET /users/me` answered, when the caller checked (`acmirror status` does, with
+    /// one request; `/admin/status` does not, so that monitoring spends no API requests).
+    #[serde(default)]
+    pub reachable: Option<bool>,
+    /// Why the API did not answer, when it did not.
+    #[serde(default)]
+    pub error: Option<String>,
 }
 
 /// Computes the status document now.
@@ -190,6 +197,8 @@ pub fn collect_at(
         api: ApiInfo {
             configured: settings.api.is_some(),
             url: settings.api.as_ref().map(|api| public_api_url(&api.url)),
+            reachable: None,
+            error: None,
         },
     })
 }
