@@ -268,6 +268,45 @@ where
     }
 }
 
+/// True for database errors that another attempt can get past: a deadlock or serialization
+/// failure between replicas, a busy SQLite file, a dropped connection.
+pub fn is_transient(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match e {
+        Error::DatabaseError(
+            DatabaseErrorKind::SerializationFailure | DatabaseErrorKind::ClosedConnection,
+            _,
+        ) => true,
+        Error::DatabaseError(_, info) => {
+            let m = info.message();
+            m.contains("deadlock detected")
+                || m.contains("database is locked")
+                || m.contains("lock timeout")
+                || m.contains("could not obtain lock")
+        }
+        Error::BrokenTransactionManager | Error::RollbackErrorOnCommit { .. } => true,
+        _ => false,
+    }
+}
+
+/// Runs a write transaction, again (up to 5 attempts, with a short pause) when it fails for
+/// a transient reason.
+pub fn write_tx_retrying<T>(
+    conn: &mut DbConn,
+    mut f: impl FnMut(&mut DbConn) -> Result<T, diesel::result::Error>,
+) -> Result<T, diesel::result::Error> {
+    let mut attempt = 0u64;
+    loop {
+        match write_tx(conn, &mut f) {
+            Err(e) if attempt < 4 && is_transient(&e) => {
+                attempt += 1;
+                std::thread::sleep(std::time::Duration::from_millis(25 * attempt));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Executes an upsert over many rows: one multi-row statement on PostgreSQL; one statement per
 /// row on SQLite, where diesel cannot combine a multi-row `VALUES` with `ON CONFLICT` (the
 /// single-row statement is prepared once and cached, and all rows share the caller's

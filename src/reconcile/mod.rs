@@ -25,7 +25,7 @@ use serde::Serialize;
 
 use crate::activecampaign::{ApiClient, ClientConfig, StatsSnapshot};
 use crate::config::ApiSettings;
-use crate::db::{write_tx, Pool};
+use crate::db::{write_tx_retrying, Pool};
 use crate::metrics::Metrics;
 use crate::mirror::now;
 use lock::RunLock;
@@ -489,7 +489,7 @@ impl PreparedRun {
             let total = page.total;
             let changed = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
                 let mut conn = pool.get()?;
-                let n = write_tx(&mut conn, |c| {
+                let n = write_tx_retrying(&mut conn, |c| {
                     let n =
                         pages::apply_contacts(c, &page.contacts, &page.tags, as_of, seen, now())?;
                     let counters = Counters {
@@ -550,7 +550,7 @@ impl PreparedRun {
             let is_last = page.is_last || page.deals.is_empty();
             let changed = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
                 let mut conn = pool.get()?;
-                let n = write_tx(&mut conn, |c| {
+                let n = write_tx_retrying(&mut conn, |c| {
                     let n = pages::apply_deals(c, &page.deals, as_of, seen, now())?;
                     let counters = Counters {
                         changed: counters.changed + n as i64,
@@ -591,7 +591,7 @@ impl PreparedRun {
             let (changed, deleted) =
                 tokio::task::spawn_blocking(move || -> anyhow::Result<(usize, usize)> {
                     let mut conn = pool.get()?;
-                    Ok(write_tx(&mut conn, |c| match &found {
+                    Ok(write_tx_retrying(&mut conn, |c| match &found {
                         Some(contact) => Ok::<_, diesel::result::Error>((
                             pages::apply_contacts(
                                 c,
@@ -627,7 +627,7 @@ impl PreparedRun {
             let (changed, deleted) =
                 tokio::task::spawn_blocking(move || -> anyhow::Result<(usize, usize)> {
                     let mut conn = pool.get()?;
-                    Ok(write_tx(&mut conn, |c| match &found {
+                    Ok(write_tx_retrying(&mut conn, |c| match &found {
                         Some(deal) => Ok::<_, diesel::result::Error>((
                             pages::apply_deals(c, std::slice::from_ref(deal), as_of, None, now())?,
                             0,

@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, oneshot, Notify};
 use super::decode::decode;
 use super::event::Delivery;
 use crate::db::schema::webhook_events as we;
-use crate::db::{write_tx, DbConn, Pool};
+use crate::db::{write_tx_retrying, DbConn, Pool};
 use crate::metrics::Metrics;
 use crate::mirror::SourceTime;
 use crate::with_backend;
@@ -218,11 +218,20 @@ async fn writer(
 
 fn commit_batch(pool: &Pool, deliveries: &[NewDelivery]) -> Result<Vec<Stored>, StoreError> {
     let mut conn = pool.get().map_err(|e| StoreError(e.to_string()))?;
-    write_tx(&mut conn, |c| {
-        deliveries
+    // Inserting in hash order takes the unique-index locks in one global order, so replicas
+    // committing overlapping batches (the same delivery sent to two of them) cannot deadlock.
+    let mut order: Vec<usize> = (0..deliveries.len()).collect();
+    order.sort_by(|a, b| deliveries[*a].sha256.cmp(&deliveries[*b].sha256));
+    let stored = write_tx_retrying(&mut conn, |c| {
+        order
             .iter()
-            .map(|d| insert(c, d))
+            .map(|i| insert(c, &deliveries[*i]))
             .collect::<QueryResult<Vec<_>>>()
     })
-    .map_err(|e: diesel::result::Error| StoreError(e.to_string()))
+    .map_err(|e| StoreError(e.to_string()))?;
+    let mut out = vec![Stored::New(0); deliveries.len()];
+    for (i, s) in order.into_iter().zip(stored) {
+        out[i] = s;
+    }
+    Ok(out)
 }

@@ -14,7 +14,7 @@ use super::apply::{apply, ApplyError, Outcome};
 use super::decode::decode;
 use super::event::Delivery;
 use crate::db::schema::webhook_events as we;
-use crate::db::{write_tx, DbConn, Pool};
+use crate::db::{is_transient, write_tx, DbConn, Pool};
 use crate::metrics::Metrics;
 use crate::mirror::{now, SourceTime};
 
@@ -47,12 +47,29 @@ fn claim(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<(i64, Vec<u8>, Source
     }
 }
 
-fn apply_one(conn: &mut DbConn, id: i64, body: &[u8], now: SourceTime) -> Result<Outcome, String> {
-    let form = decode(body).map_err(|e| e.to_string())?;
-    let delivery = Delivery::parse(&form).map_err(|e| e.to_string())?;
+/// Why one delivery was not applied.
+enum NotApplied {
+    /// Something about this delivery: it is marked `failed` with the reason.
+    Permanent(String),
+    /// A passing condition (deadlock with another replica, a busy database): the whole batch
+    /// rolls back and is applied again later, so the delivery is not wrongly marked failed.
+    Transient(diesel::result::Error),
+}
+
+fn apply_one(
+    conn: &mut DbConn,
+    id: i64,
+    body: &[u8],
+    now: SourceTime,
+) -> Result<Outcome, NotApplied> {
+    let form = decode(body).map_err(|e| NotApplied::Permanent(e.to_string()))?;
+    let delivery = Delivery::parse(&form).map_err(|e| NotApplied::Permanent(e.to_string()))?;
     // A savepoint per delivery: a failing one rolls back alone.
     conn.transaction(|c| apply(c, id, &delivery, now))
-        .map_err(|e: ApplyError| e.to_string())
+        .map_err(|e: ApplyError| match e {
+            ApplyError::Db(db) if is_transient(&db) => NotApplied::Transient(db),
+            other => NotApplied::Permanent(other.to_string()),
+        })
 }
 
 /// Applies up to `limit` pending deliveries in one transaction.
@@ -77,7 +94,8 @@ pub fn apply_pending(pool: &Pool, limit: i64, metrics: &Metrics) -> anyhow::Resu
                     stats.ignored += 1;
                     mark(c, *id, "ignored", Some(why), now)?;
                 }
-                Err(why) => {
+                Err(NotApplied::Transient(e)) => return Err(e),
+                Err(NotApplied::Permanent(why)) => {
                     stats.failed += 1;
                     tracing::warn!(event_id = id, reason = %why, "delivery failed to apply; kept for replay");
                     mark(c, *id, "failed", Some(&why), now)?;
@@ -125,8 +143,22 @@ fn mark(
 /// by `replay`, and by tests.
 pub fn drain(pool: &Pool, metrics: &Metrics) -> anyhow::Result<Applied> {
     let mut total = Applied::default();
+    let mut retries = 0u64;
     loop {
-        let a = apply_pending(pool, BATCH, metrics)?;
+        let a = match apply_pending(pool, BATCH, metrics) {
+            Ok(a) => a,
+            Err(e)
+                if retries < 20
+                    && e.downcast_ref::<diesel::result::Error>()
+                        .is_some_and(is_transient) =>
+            {
+                retries += 1;
+                tracing::debug!(error = %e, "apply batch rolled back; retrying");
+                std::thread::sleep(std::time::Duration::from_millis(20 * retries));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         total.claimed += a.claimed;
         total.applied += a.applied;
         total.ignored += a.ignored;

@@ -263,6 +263,22 @@ impl SimWorld {
     pub async fn differences(&self) -> Vec<acmirror::truth::Difference> {
         self.sim.flush().await;
         self.app.apply_all().await;
+        let failed: Vec<(i64, Option<String>)> = self
+            .app
+            .with_conn(|c| {
+                use acmirror::db::schema::webhook_events as we;
+                use diesel::prelude::*;
+                we::table
+                    .filter(we::status.eq("failed"))
+                    .select((we::id, we::error))
+                    .load(c)
+                    .expect("query")
+            })
+            .await;
+        assert!(
+            failed.is_empty(),
+            "the simulator's deliveries all apply: {failed:?}"
+        );
         let truth = self.sim.truth();
         let mirror = self
             .app
