@@ -176,13 +176,9 @@ pub fn apply(
     Ok(Outcome::Applied)
 }
 
-fn apply_contact(
-    conn: &mut DbConn,
-    c: &ContactBlock,
-    at: SourceTime,
-    now: SourceTime,
-) -> QueryResult<()> {
-    let state = ContactState {
+/// The scalar state a contact block carries as of the delivery's time.
+fn contact_state(c: &ContactBlock, at: SourceTime) -> ContactState {
+    ContactState {
         id: c.id,
         email: c.email.clone(),
         first_name: c.first_name.clone(),
@@ -190,7 +186,16 @@ fn apply_contact(
         phone: c.phone.clone(),
         created_at: None,
         source_time: at,
-    };
+    }
+}
+
+fn apply_contact(
+    conn: &mut DbConn,
+    c: &ContactBlock,
+    at: SourceTime,
+    now: SourceTime,
+) -> QueryResult<()> {
+    let state = contact_state(c, at);
     contacts::upsert(conn, &[state], now)?;
     let fields: Vec<_> = c
         .fields
@@ -244,15 +249,7 @@ fn apply_deal(
 ) -> QueryResult<()> {
     match (&d.contact, deal.contact_id) {
         (Some(c), _) => {
-            let state = ContactState {
-                id: c.id,
-                email: c.email.clone(),
-                first_name: c.first_name.clone(),
-                last_name: c.last_name.clone(),
-                phone: c.phone.clone(),
-                created_at: None,
-                source_time: at,
-            };
+            let state = contact_state(c, at);
             contacts::upsert(conn, &[state], now)?;
         }
         (None, Some(contact_id)) => {

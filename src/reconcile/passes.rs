@@ -1,0 +1,243 @@
+//! The passes of a run: contacts and deals page by page, single records, and the bookkeeping
+//! that commits each page together with the run's checkpoint.
+
+use anyhow::Context;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::QueryResult;
+
+use super::runs::{self, Counters, Phase};
+use super::{pages, Mode, Only, PreparedRun, Progress, OVERLAP};
+use crate::activecampaign::StatsSnapshot;
+use crate::db::{write_tx_retrying, DbConn};
+use crate::mirror::{contacts, deals, now};
+
+/// The version for undated parts of a page: request time less a second.
+fn as_of(requested_at: DateTime<Utc>) -> NaiveDateTime {
+    let secs = requested_at.timestamp() - 1;
+    DateTime::from_timestamp(secs, 0)
+        .unwrap_or(requested_at)
+        .naive_utc()
+}
+
+impl PreparedRun {
+    /// Where incremental reading starts: `--since`, or the watermark less the overlap.
+    pub(super) async fn since(&self) -> anyhow::Result<Option<DateTime<Utc>>> {
+        if self.req.mode == Mode::Full {
+            return Ok(None);
+        }
+        if let Some(s) = self.req.since {
+            return Ok(Some(s));
+        }
+        let pool = self.rec.pool.clone();
+        let mark = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+            Ok(runs::last_watermark(&mut *pool.get()?)?)
+        })
+        .await??;
+        Ok(mark.map(|m| m.and_utc() - OVERLAP))
+    }
+
+    fn count_requests(&mut self, api_start: &StatsSnapshot, base: i64) {
+        self.counters.api_requests =
+            base + self.rec.client.stats().since(api_start).requests as i64;
+    }
+
+    /// Moves the checkpoint to `phase` and commits it.
+    pub(super) async fn advance(
+        &mut self,
+        phase: Phase,
+        api_start: &StatsSnapshot,
+        base: i64,
+    ) -> anyhow::Result<()> {
+        self.checkpoint.phase = phase;
+        self.commit(|_| Ok((0, 0)), api_start, base).await
+    }
+
+    /// Writes what `apply` writes (returning records changed and deleted) and the checkpoint,
+    /// in one transaction, so that a resumed run never redoes or skips a committed page.
+    async fn commit<F>(
+        &mut self,
+        apply: F,
+        api_start: &StatsSnapshot,
+        base: i64,
+    ) -> anyhow::Result<()>
+    where
+        F: Fn(&mut DbConn) -> QueryResult<(usize, usize)> + Send + 'static,
+    {
+        self.count_requests(api_start, base);
+        let (pool, id, cp, counters) = (
+            self.rec.pool.clone(),
+            self.run_id,
+            self.checkpoint.clone(),
+            self.counters,
+        );
+        let (changed, deleted) =
+            tokio::task::spawn_blocking(move || -> anyhow::Result<(usize, usize)> {
+                let mut conn = pool.get()?;
+                Ok(write_tx_retrying(&mut conn, |c| {
+                    let (changed, deleted) = apply(c)?;
+                    let counters = Counters {
+                        changed: counters.changed + changed as i64,
+                        deleted: counters.deleted + deleted as i64,
+                        ..counters
+                    };
+                    runs::save(c, id, &cp, &counters, now())?;
+                    Ok((changed, deleted))
+                })?)
+            })
+            .await??;
+        self.counters.changed += changed as i64;
+        self.counters.deleted += deleted as i64;
+        Ok(())
+    }
+
+    /// Every contact (or those changed since `since`), 100 per request with their tags, field
+    /// values and list memberships.
+    pub(super) async fn contacts(
+        &mut self,
+        since: Option<DateTime<Utc>>,
+        progress: &dyn Progress,
+        api_start: &StatsSnapshot,
+        base: i64,
+    ) -> anyhow::Result<()> {
+        let seen = (self.req.mode == Mode::Full).then_some(self.run_id);
+        loop {
+            let requested_at = Utc::now();
+            let page = self
+                .rec
+                .client
+                .contacts_page(self.checkpoint.contacts_after, since)
+                .await
+                .context("Failed to read contacts from the API")?;
+            let at = as_of(requested_at);
+            self.checkpoint.contacts_after = page.last_id.unwrap_or(self.checkpoint.contacts_after);
+            self.counters.fetched += page.contacts.len() as i64;
+            let (is_last, total) = (page.is_last || page.contacts.is_empty(), page.total);
+            self.commit(
+                move |c| {
+                    Ok((
+                        pages::apply_contacts(c, &page.contacts, &page.tags, at, seen, now())?,
+                        0,
+                    ))
+                },
+                api_start,
+                base,
+            )
+            .await?;
+            progress.page(
+                Only::Contacts,
+                self.counters.fetched as u64,
+                total,
+                &self.rec.client.stats().since(api_start),
+            );
+            if is_last {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Every deal (or those changed since `since`), 100 per request.
+    pub(super) async fn deals(
+        &mut self,
+        since: Option<DateTime<Utc>>,
+        progress: &dyn Progress,
+        api_start: &StatsSnapshot,
+        base: i64,
+    ) -> anyhow::Result<()> {
+        let seen = (self.req.mode == Mode::Full).then_some(self.run_id);
+        let mut done = 0u64;
+        loop {
+            let requested_at = Utc::now();
+            let page = self
+                .rec
+                .client
+                .deals_page(self.checkpoint.deals_offset, since)
+                .await
+                .context("Failed to read deals from the API")?;
+            let at = as_of(requested_at);
+            self.checkpoint.deals_offset = page
+                .next_offset()
+                .unwrap_or(self.checkpoint.deals_offset + page.deals.len() as u64);
+            self.counters.fetched += page.deals.len() as i64;
+            done += page.deals.len() as u64;
+            let (is_last, total) = (page.is_last || page.deals.is_empty(), page.total);
+            self.commit(
+                move |c| Ok((pages::apply_deals(c, &page.deals, at, seen, now())?, 0)),
+                api_start,
+                base,
+            )
+            .await?;
+            progress.page(
+                Only::Deals,
+                done,
+                total,
+                &self.rec.client.stats().since(api_start),
+            );
+            if is_last {
+                return Ok(());
+            }
+        }
+    }
+
+    /// `--contact ID` / `--deal ID`: one request each; a 404 means deleted upstream.
+    pub(super) async fn targeted(
+        &mut self,
+        api_start: &StatsSnapshot,
+        base: i64,
+    ) -> anyhow::Result<()> {
+        for id in self.req.contacts.clone() {
+            let requested_at = Utc::now();
+            let found = self
+                .rec
+                .client
+                .contact(id)
+                .await
+                .with_context(|| format!("Failed to read contact {id}"))?;
+            self.counters.fetched += i64::from(found.is_some());
+            let at = as_of(requested_at);
+            self.commit(
+                move |c| match &found {
+                    Some(contact) => Ok((
+                        pages::apply_contacts(
+                            c,
+                            std::slice::from_ref(contact),
+                            &Default::default(),
+                            at,
+                            None,
+                            now(),
+                        )?,
+                        0,
+                    )),
+                    None => Ok((0, contacts::mark_deleted(c, &[id], at, now())?)),
+                },
+                api_start,
+                base,
+            )
+            .await?;
+        }
+        for id in self.req.deals.clone() {
+            let requested_at = Utc::now();
+            let found = self
+                .rec
+                .client
+                .deal(id)
+                .await
+                .with_context(|| format!("Failed to read deal {id}"))?;
+            self.counters.fetched += i64::from(found.is_some());
+            let at = as_of(requested_at);
+            self.commit(
+                move |c| match &found {
+                    Some(deal) => Ok((
+                        pages::apply_deals(c, std::slice::from_ref(deal), at, None, now())?,
+                        0,
+                    )),
+                    None => Ok((0, deals::mark_deleted(c, &[id], at, now())?)),
+                },
+                api_start,
+                base,
+            )
+            .await?;
+        }
+        self.checkpoint.phase = Phase::Done;
+        Ok(())
+    }
+}
