@@ -466,14 +466,21 @@ impl PreparedRun {
         base: i64,
     ) -> anyhow::Result<()> {
         let seen = (self.req.mode == Mode::Full).then_some(self.run_id);
+        let client = self.rec.client.clone();
+        let fetch = |after: i64| {
+            let client = client.clone();
+            async move {
+                let requested_at = Utc::now();
+                let page = client
+                    .contacts_page(after, since)
+                    .await
+                    .context("Failed to read contacts from the API")?;
+                Ok::<_, anyhow::Error>((requested_at, page))
+            }
+        };
+        let mut next = fetch(self.checkpoint.contacts_after).await?;
         loop {
-            let requested_at = Utc::now();
-            let page = self
-                .rec
-                .client
-                .contacts_page(self.checkpoint.contacts_after, since)
-                .await
-                .context("Failed to read contacts from the API")?;
+            let (requested_at, page) = next;
             let as_of = Self::as_of(requested_at);
             self.checkpoint.contacts_after = page.last_id.unwrap_or(self.checkpoint.contacts_after);
             self.counters.fetched += page.contacts.len() as i64;
@@ -487,7 +494,7 @@ impl PreparedRun {
             );
             let is_last = page.is_last || page.contacts.is_empty();
             let total = page.total;
-            let changed = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
+            let write = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
                 let mut conn = pool.get()?;
                 let n = write_tx(&mut conn, |c| {
                     let n =
@@ -500,8 +507,18 @@ impl PreparedRun {
                     Ok::<_, diesel::result::Error>(n)
                 })?;
                 Ok(n)
-            })
-            .await??;
+            });
+            // The next page is read while this one is written: the key of the next request is
+            // known before the write, and API time and database time then overlap instead of
+            // adding up. The checkpoint still only moves with a committed page.
+            let prefetch = async {
+                match is_last {
+                    true => None,
+                    false => Some(fetch(self.checkpoint.contacts_after).await),
+                }
+            };
+            let (written, fetched) = tokio::join!(write, prefetch);
+            let changed = written??;
             self.counters.changed += changed as i64;
             progress.page(
                 Only::Contacts,
@@ -509,8 +526,9 @@ impl PreparedRun {
                 total,
                 &self.rec.client.stats().since(api_start),
             );
-            if is_last {
-                return Ok(());
+            match fetched {
+                None => return Ok(()),
+                Some(fetched) => next = fetched?,
             }
         }
     }
