@@ -102,7 +102,11 @@ async fn full_runs(contacts: u64, deals: u64) {
         let phases = Phases::default();
         let start = Instant::now();
         let s = run(&rec, Mode::Full, &phases).await;
-        let (at, n) = phases.contacts_done.lock().expect("not poisoned").unwrap_or((start, 0));
+        let (at, n) = phases
+            .contacts_done
+            .lock()
+            .expect("not poisoned")
+            .unwrap_or((start, 0));
         println!(
             "full run into {:<10}: {:>7.0} records/s ({} records in {:.1} s); contacts phase {:>7.0} contacts/s; {} requests, {:.2} per 100 records, {} x 429",
             db.label,

@@ -72,8 +72,14 @@ pub fn body(run: u64, task: usize, seq: u64) -> String {
     let kind = if seq % 3 == 0 { "open" } else { "update" };
     kv("type", kind.to_owned());
     kv("date_time", date);
-    kv("initiated_from", if kind == "open" { "system" } else { "admin" }.to_owned());
-    kv("initiated_by", if kind == "open" { "system" } else { "admin" }.to_owned());
+    kv(
+        "initiated_from",
+        if kind == "open" { "system" } else { "admin" }.to_owned(),
+    );
+    kv(
+        "initiated_by",
+        if kind == "open" { "system" } else { "admin" }.to_owned(),
+    );
     kv("list", "0".to_owned());
     if kind == "open" {
         kv("campaign[id]", (seq % 40).to_string());
@@ -84,7 +90,10 @@ pub fn body(run: u64, task: usize, seq: u64) -> String {
     kv("contact[email]", format!("person{contact}@example.com"));
     kv("contact[first_name]", "Ada".to_owned());
     kv("contact[last_name]", format!("Lovelace{}", seq % 97));
-    kv("contact[phone]", format!("+1 555-01{:02}-{:04}", seq % 100, seq % 10_000));
+    kv(
+        "contact[phone]",
+        format!("+1 555-01{:02}-{:04}", seq % 100, seq % 10_000),
+    );
     kv("contact[ip]", "0.0.0.0".to_owned());
     kv("contact[tags]", "newsletter, customer".to_owned());
     kv("contact[fields][1]", format!("Option {}", seq % 3));
@@ -112,7 +121,8 @@ pub async fn run(load: Load) -> LoadReport {
             let mut pace = load.rate.map(|r| {
                 let period = Duration::from_secs_f64(load.connections as f64 / r);
                 let mut i = tokio::time::interval_at(
-                    tokio::time::Instant::now() + period.mul_f64(task as f64 / load.connections as f64),
+                    tokio::time::Instant::now()
+                        + period.mul_f64(task as f64 / load.connections as f64),
                     period,
                 );
                 i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);

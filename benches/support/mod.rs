@@ -95,7 +95,10 @@ impl BenchDb {
 
     /// Opens the pool and migrates.
     pub async fn open(&self) -> Pool {
-        open_database(&self.settings()).await.expect("database opens").0
+        open_database(&self.settings())
+            .await
+            .expect("database opens")
+            .0
     }
 
     /// Starts a daemon (intake writer, apply worker, HTTP server) on this database.
