@@ -5,6 +5,7 @@
 //! cannot express, are written once inside [`with_backend!`], which expands the same
 //! expression for each concrete connection type.
 
+pub mod cached;
 pub mod meta;
 pub mod migrate;
 pub mod schema;
@@ -310,7 +311,7 @@ pub fn write_tx_retrying<T>(
 /// Executes an upsert over many rows: one multi-row statement on PostgreSQL; one statement per
 /// row on SQLite, where diesel cannot combine a multi-row `VALUES` with `ON CONFLICT` (the
 /// single-row statement is prepared once and cached, and all rows share the caller's
-/// transaction, so the cost is one step per row, not one commit). `$v` is bound to the whole
+/// transaction, so the cost is one step per row, not one commit; see [`cached`]). `$v` is bound to the whole
 /// slice or to one row; `$stmt` is the statement without `.execute`.
 #[macro_export]
 macro_rules! upsert_rows {
@@ -326,7 +327,8 @@ macro_rules! upsert_rows {
                 let mut failed = None;
                 for one in rows.iter() {
                     let $v = one;
-                    match $stmt.execute(c) {
+                    // Cached: one prepare per connection instead of one per row.
+                    match $crate::db::cached::Cached($stmt).execute(c) {
                         Ok(n) => total += n,
                         Err(e) => {
                             failed = Some(e);

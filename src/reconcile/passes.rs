@@ -52,14 +52,15 @@ impl PreparedRun {
         self.commit(|_| Ok((0, 0)), api_start, base).await
     }
 
-    /// Writes what `apply` writes (returning records changed and deleted) and the checkpoint,
-    /// in one transaction, so that a resumed run never redoes or skips a committed page.
-    async fn commit<F>(
+    /// Starts writing what `apply` writes (returning records changed and deleted) together
+    /// with the checkpoint, in one transaction, so that a resumed run never redoes or skips a
+    /// committed page. [`PreparedRun::finish_commit`] takes the result.
+    fn start_commit<F>(
         &mut self,
         apply: F,
         api_start: &StatsSnapshot,
         base: i64,
-    ) -> anyhow::Result<()>
+    ) -> tokio::task::JoinHandle<anyhow::Result<(usize, usize)>>
     where
         F: Fn(&mut DbConn) -> QueryResult<(usize, usize)> + Send + 'static,
     {
@@ -70,28 +71,45 @@ impl PreparedRun {
             self.checkpoint.clone(),
             self.counters,
         );
-        let (changed, deleted) =
-            tokio::task::spawn_blocking(move || -> anyhow::Result<(usize, usize)> {
-                let mut conn = pool.get()?;
-                Ok(write_tx_retrying(&mut conn, |c| {
-                    let (changed, deleted) = apply(c)?;
-                    let counters = Counters {
-                        changed: counters.changed + changed as i64,
-                        deleted: counters.deleted + deleted as i64,
-                        ..counters
-                    };
-                    runs::save(c, id, &cp, &counters, now())?;
-                    Ok((changed, deleted))
-                })?)
-            })
-            .await??;
+        tokio::task::spawn_blocking(move || -> anyhow::Result<(usize, usize)> {
+            let mut conn = pool.get()?;
+            Ok(write_tx_retrying(&mut conn, |c| {
+                let (changed, deleted) = apply(c)?;
+                let counters = Counters {
+                    changed: counters.changed + changed as i64,
+                    deleted: counters.deleted + deleted as i64,
+                    ..counters
+                };
+                runs::save(c, id, &cp, &counters, now())?;
+                Ok((changed, deleted))
+            })?)
+        })
+    }
+
+    fn finish_commit(&mut self, (changed, deleted): (usize, usize)) {
         self.counters.changed += changed as i64;
         self.counters.deleted += deleted as i64;
+    }
+
+    /// Writes what `apply` writes and the checkpoint, and waits for the commit.
+    async fn commit<F>(
+        &mut self,
+        apply: F,
+        api_start: &StatsSnapshot,
+        base: i64,
+    ) -> anyhow::Result<()>
+    where
+        F: Fn(&mut DbConn) -> QueryResult<(usize, usize)> + Send + 'static,
+    {
+        let result = self.start_commit(apply, api_start, base).await??;
+        self.finish_commit(result);
         Ok(())
     }
 
     /// Every contact (or those changed since `since`), 100 per request with their tags, field
-    /// values and list memberships.
+    /// values and list memberships. The next page is read while this one is written: its key is
+    /// known before the write, so API time and database time overlap instead of adding up; the
+    /// checkpoint still moves only with a committed page.
     pub(super) async fn contacts(
         &mut self,
         since: Option<DateTime<Utc>>,
@@ -100,19 +118,30 @@ impl PreparedRun {
         base: i64,
     ) -> anyhow::Result<()> {
         let seen = (self.req.mode == Mode::Full).then_some(self.run_id);
+        let client = self.rec.client.clone();
+        let fetch = |after: i64| {
+            let client = client.clone();
+            async move {
+                let requested_at = Utc::now();
+                let page = client
+                    .contacts_page(after, since)
+                    .await
+                    .context("Failed to read contacts from the API")?;
+                Ok::<_, anyhow::Error>((requested_at, page))
+            }
+        };
+        let mut next = fetch(self.checkpoint.contacts_after).await?;
         loop {
-            let requested_at = Utc::now();
-            let page = self
-                .rec
-                .client
-                .contacts_page(self.checkpoint.contacts_after, since)
-                .await
-                .context("Failed to read contacts from the API")?;
+            let (requested_at, page) = next;
             let at = as_of(requested_at);
             self.checkpoint.contacts_after = page.last_id.unwrap_or(self.checkpoint.contacts_after);
             self.counters.fetched += page.contacts.len() as i64;
-            let (is_last, total) = (page.is_last || page.contacts.is_empty(), page.total);
-            self.commit(
+            let (is_last, total, after) = (
+                page.is_last || page.contacts.is_empty(),
+                page.total,
+                self.checkpoint.contacts_after,
+            );
+            let write = self.start_commit(
                 move |c| {
                     Ok((
                         pages::apply_contacts(c, &page.contacts, &page.tags, at, seen, now())?,
@@ -121,16 +150,24 @@ impl PreparedRun {
                 },
                 api_start,
                 base,
-            )
-            .await?;
+            );
+            let prefetch = async {
+                match is_last {
+                    true => None,
+                    false => Some(fetch(after).await),
+                }
+            };
+            let (written, fetched) = tokio::join!(write, prefetch);
+            self.finish_commit(written??);
             progress.page(
                 Only::Contacts,
                 self.counters.fetched as u64,
                 total,
                 &self.rec.client.stats().since(api_start),
             );
-            if is_last {
-                return Ok(());
+            match fetched {
+                None => return Ok(()),
+                Some(fetched) => next = fetched?,
             }
         }
     }

@@ -17,6 +17,7 @@ use tokio::sync::{mpsc, oneshot, Notify};
 
 use super::decode::decode;
 use super::event::Delivery;
+use crate::db::cached::Cached;
 use crate::db::schema::webhook_events as we;
 use crate::db::{write_tx_retrying, DbConn, Pool};
 use crate::metrics::Metrics;
@@ -117,8 +118,8 @@ pub fn insert(conn: &mut DbConn, d: &NewDelivery) -> QueryResult<Stored> {
         we::deliveries.eq(1),
         we::body.eq(&d.body),
     );
-    let (id, deliveries): (i64, i32) =
-        with_backend!(&mut *conn, |c| diesel::insert_into(we::table)
+    let (id, deliveries): (i64, i32) = with_backend!(&mut *conn, |c| Cached(
+        diesel::insert_into(we::table)
             .values(&row)
             .on_conflict(we::body_sha256)
             .do_update()
@@ -127,7 +128,8 @@ pub fn insert(conn: &mut DbConn, d: &NewDelivery) -> QueryResult<Stored> {
                 we::last_received_at.eq(d.received_at)
             ))
             .returning((we::id, we::deliveries))
-            .get_result(c))?;
+    )
+    .get_result(c))?;
     Ok(if deliveries == 1 {
         Stored::New(id)
     } else {

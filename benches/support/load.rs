@@ -1,0 +1,176 @@
+//! A closed-loop (or paced) HTTP load generator: N concurrent connections posting webhook
+//! bodies, each request timed from send to the end of the response.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What a load run saw.
+#[derive(Debug, Default)]
+pub struct LoadReport {
+    /// Requests answered 200.
+    pub ok: u64,
+    /// Requests answered otherwise or failed.
+    pub errors: u64,
+    /// Wall time of the run.
+    pub elapsed: Duration,
+    /// Latency of every 200, in microseconds, sorted.
+    pub latencies_us: Vec<u32>,
+    /// `X-Acmirror-Event-Id` of every 200 (empty for servers that do not send it).
+    pub event_ids: Vec<i64>,
+}
+
+impl LoadReport {
+    /// Acknowledged requests per second.
+    pub fn rate(&self) -> f64 {
+        self.ok as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// Latency percentile in milliseconds.
+    pub fn p(&self, pct: f64) -> f64 {
+        f64::from(super::percentile(&self.latencies_us, pct)) / 1000.0
+    }
+
+    /// One line: rate and latency percentiles.
+    pub fn line(&self) -> String {
+        format!(
+            "{:>8.0} req/s  ok {:>7}  errors {:>3}  p50 {:>6.2} ms  p99 {:>6.2} ms  max {:>7.2} ms",
+            self.rate(),
+            self.ok,
+            self.errors,
+            self.p(50.0),
+            self.p(99.0),
+            self.p(100.0)
+        )
+    }
+}
+
+/// How to load a server.
+#[derive(Debug, Clone)]
+pub struct Load {
+    /// The webhook URL.
+    pub url: String,
+    /// Concurrent connections (one task each).
+    pub connections: usize,
+    /// How long to run.
+    pub duration: Duration,
+    /// Total requests per second to pace at; `None` sends as fast as answers come back.
+    pub rate: Option<f64>,
+    /// Distinguishes the bodies of separate runs against one database.
+    pub run: u64,
+}
+
+/// A realistic delivery: simulator-style `update` and `open` bodies for distinct contacts, so
+/// that duplicate detection does not collapse them.
+pub fn body(run: u64, task: usize, seq: u64) -> String {
+    let contact = (run * 1_000 + task as u64) * 1_000_000 + seq;
+    let secs = seq % 60;
+    let mins = (seq / 60) % 60;
+    let date = format!("2026-11-20T10:{mins:02}:{secs:02}-06:00");
+    let mut pairs: Vec<(String, String)> = Vec::with_capacity(20);
+    let mut kv = |k: &str, v: String| pairs.push((k.to_owned(), v));
+    let kind = if seq % 3 == 0 { "open" } else { "update" };
+    kv("type", kind.to_owned());
+    kv("date_time", date);
+    kv(
+        "initiated_from",
+        if kind == "open" { "system" } else { "admin" }.to_owned(),
+    );
+    kv(
+        "initiated_by",
+        if kind == "open" { "system" } else { "admin" }.to_owned(),
+    );
+    kv("list", "0".to_owned());
+    if kind == "open" {
+        kv("campaign[id]", (seq % 40).to_string());
+        kv("campaign[name]", "November newsletter".to_owned());
+        kv("message[id]", (seq % 40).to_string());
+    }
+    kv("contact[id]", contact.to_string());
+    kv("contact[email]", format!("person{contact}@example.com"));
+    kv("contact[first_name]", "Ada".to_owned());
+    kv("contact[last_name]", format!("Lovelace{}", seq % 97));
+    kv(
+        "contact[phone]",
+        format!("+1 555-01{:02}-{:04}", seq % 100, seq % 10_000),
+    );
+    kv("contact[ip]", "0.0.0.0".to_owned());
+    kv("contact[tags]", "newsletter, customer".to_owned());
+    kv("contact[fields][1]", format!("Option {}", seq % 3));
+    kv("contact[fields][2]", "||Option 1||Option 2||".to_owned());
+    kv("orgname", String::new());
+    acmirror::webhook::decode::encode(&pairs)
+}
+
+/// Runs the load and collects every answer.
+pub async fn run(load: Load) -> LoadReport {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(load.connections)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client");
+    let start = Instant::now();
+    let deadline = start + load.duration;
+    let errors = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for task in 0..load.connections {
+        let (client, load, errors) = (client.clone(), load.clone(), errors.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut ids = Vec::new();
+            let mut pace = load.rate.map(|r| {
+                let period = Duration::from_secs_f64(load.connections as f64 / r);
+                let mut i = tokio::time::interval_at(
+                    tokio::time::Instant::now()
+                        + period.mul_f64(task as f64 / load.connections as f64),
+                    period,
+                );
+                i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+                i
+            });
+            let mut seq = 0u64;
+            while Instant::now() < deadline {
+                if let Some(p) = pace.as_mut() {
+                    p.tick().await;
+                }
+                let b = body(load.run, task, seq);
+                seq += 1;
+                let sent = Instant::now();
+                let res = client
+                    .post(&load.url)
+                    .header("Content-Type", "application/x-www-form-urlencoded")
+                    .body(b)
+                    .send()
+                    .await;
+                match res {
+                    Ok(r) if r.status().is_success() => {
+                        let id = r
+                            .headers()
+                            .get("X-Acmirror-Event-Id")
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|v| v.parse::<i64>().ok());
+                        // The acknowledgement is the complete response.
+                        let _ = r.bytes().await;
+                        lat.push(sent.elapsed().as_micros().min(u32::MAX as u128) as u32);
+                        ids.extend(id);
+                    }
+                    _ => {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            (lat, ids)
+        }));
+    }
+    let mut report = LoadReport::default();
+    for t in tasks {
+        let (lat, ids) = t.await.expect("load task");
+        report.ok += lat.len() as u64;
+        report.latencies_us.extend(lat);
+        report.event_ids.extend(ids);
+    }
+    report.elapsed = start.elapsed();
+    report.errors = errors.load(Ordering::Relaxed);
+    report.latencies_us.sort_unstable();
+    report
+}
