@@ -101,12 +101,15 @@ impl Daemon {
             webhook_secret(&pool, settings.webhook_secret.as_ref()).await?;
         let notify = Arc::new(Notify::new());
         let shutdown = CancellationToken::new();
-        let (intake, writer) = Intake::start(pool.clone(), metrics.clone(), notify.clone());
+        let gate = crate::db::WriteGate::for_backend(settings.database.backend());
+        let (intake, writer) =
+            Intake::start(pool.clone(), metrics.clone(), notify.clone(), gate.clone());
         let apply_task = tokio::spawn(worker::run(
             pool.clone(),
             metrics.clone(),
             notify,
             shutdown.clone(),
+            gate,
         ));
         let state = web::Data::new(AppState {
             pool: pool.clone(),

@@ -269,6 +269,31 @@ where
     }
 }
 
+/// Takes turns at writing within one process. SQLite has one write lock per file, and its busy
+/// handler retries with growing sleeps, so a writer that just released the lock tends to take
+/// it again before a waiting one wakes; a fair (FIFO) async mutex makes the intake writer and
+/// the apply worker alternate instead. PostgreSQL locks rows, so it needs no gate.
+#[derive(Clone, Default)]
+pub struct WriteGate(Option<std::sync::Arc<tokio::sync::Mutex<()>>>);
+
+impl WriteGate {
+    /// A gate for this backend (a no-op on PostgreSQL).
+    pub fn for_backend(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => Self(Some(std::sync::Arc::new(tokio::sync::Mutex::new(())))),
+            Backend::Postgres => Self(None),
+        }
+    }
+
+    /// Waits for this writer's turn; the turn lasts as long as the guard.
+    pub async fn enter(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match &self.0 {
+            Some(m) => Some(m.lock().await),
+            None => None,
+        }
+    }
+}
+
 /// True for database errors that another attempt can get past: a deadlock or serialization
 /// failure between replicas, a busy SQLite file, a dropped connection.
 pub fn is_transient(e: &diesel::result::Error) -> bool {

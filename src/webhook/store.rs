@@ -19,7 +19,7 @@ use super::decode::decode;
 use super::event::Delivery;
 use crate::db::cached::Cached;
 use crate::db::schema::webhook_events as we;
-use crate::db::{write_tx_retrying, DbConn, Pool};
+use crate::db::{write_tx_retrying, DbConn, Pool, WriteGate};
 use crate::metrics::Metrics;
 use crate::mirror::SourceTime;
 use crate::with_backend;
@@ -159,9 +159,10 @@ impl Intake {
         pool: Pool,
         metrics: Arc<Metrics>,
         applied: Arc<Notify>,
+        gate: WriteGate,
     ) -> (Self, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(MAX_BATCH * 4);
-        let task = tokio::spawn(writer(pool, rx, metrics, applied));
+        let task = tokio::spawn(writer(pool, rx, metrics, applied, gate));
         (Self { tx }, task)
     }
 
@@ -183,6 +184,7 @@ async fn writer(
     mut rx: mpsc::Receiver<Job>,
     metrics: Arc<Metrics>,
     applied: Arc<Notify>,
+    gate: WriteGate,
 ) {
     while let Some(first) = rx.recv().await {
         let mut jobs = vec![first];
@@ -194,9 +196,11 @@ async fn writer(
         }
         let deliveries: Vec<NewDelivery> = jobs.iter().map(|j| j.delivery.clone()).collect();
         let pool = pool.clone();
+        let turn = gate.enter().await;
         let result = tokio::task::spawn_blocking(move || commit_batch(&pool, &deliveries))
             .await
             .unwrap_or_else(|e| Err(StoreError(format!("the intake writer panicked: {e}"))));
+        drop(turn);
         match result {
             Ok(stored) => {
                 for (job, s) in jobs.into_iter().zip(stored) {

@@ -15,9 +15,12 @@ use super::decode::decode;
 use super::event::Delivery;
 use crate::db::cached::Cached;
 use crate::db::schema::webhook_events as we;
-use crate::db::{is_transient, write_tx, DbConn, Pool};
+use crate::db::{is_transient, write_tx, DbConn, Pool, WriteGate};
 use crate::metrics::Metrics;
 use crate::mirror::{now, SourceTime};
+
+/// Longest a pass keeps applying before it commits (it always applies at least one delivery).
+const PASS_BUDGET: Duration = Duration::from_millis(15);
 
 /// Deliveries applied per transaction.
 pub const BATCH: i64 = 500;
@@ -138,7 +141,15 @@ fn pass(
         ..Applied::default()
     };
     let mut applied_ids = Vec::new();
+    let started = std::time::Instant::now();
+    let mut taken = 0;
     for (id, body, received_at) in &batch {
+        // A pass holds the write lock; past its budget it commits what it has, so that intake
+        // waits at most about this long. The rest stays pending for the next pass.
+        if taken > 0 && started.elapsed() > PASS_BUDGET {
+            break;
+        }
+        taken += 1;
         match apply_one(c, *id, body, now, isolation)? {
             Ok(Outcome::Applied) => {
                 applied_ids.push(*id);
@@ -155,6 +166,7 @@ fn pass(
             }
         }
     }
+    stats.claimed = taken;
     stats.applied = applied_ids.len();
     for chunk in applied_ids.chunks(crate::mirror::CHUNK) {
         diesel::update(we::table.filter(we::id.eq_any(chunk)))
@@ -219,11 +231,16 @@ pub async fn run(
     metrics: Arc<Metrics>,
     notify: Arc<Notify>,
     shutdown: CancellationToken,
+    gate: WriteGate,
 ) {
     loop {
         let (p, m) = (pool.clone(), metrics.clone());
-        match tokio::task::spawn_blocking(move || apply_pending(&p, BATCH, &m)).await {
-            Ok(Ok(a)) if a.claimed as i64 == BATCH => continue,
+        let turn = gate.enter().await;
+        let pass = tokio::task::spawn_blocking(move || apply_pending(&p, BATCH, &m)).await;
+        drop(turn);
+        match pass {
+            // More may be pending (a pass stops at its time budget): take the next turn.
+            Ok(Ok(a)) if a.claimed > 0 => continue,
             Ok(Ok(_)) => {}
             Ok(Err(e)) => tracing::error!(error = %e, "apply pass failed; retrying"),
             Err(e) => tracing::error!(error = %e, "apply pass panicked; retrying"),
