@@ -2,7 +2,7 @@
 //!
 //! Queries are written once against [`DbConn`] (diesel's multi-backend connection). Upserts
 //! (`INSERT … ON CONFLICT … DO UPDATE … WHERE`), which diesel's multi-backend query builder
-//! cannot express, are written once inside [`with_backend!`], which expands the same
+//! cannot express, are written once inside [`with_backend!`](crate::with_backend), which expands the same
 //! expression for each concrete connection type.
 
 pub mod cached;

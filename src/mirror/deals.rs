@@ -215,63 +215,6 @@ pub fn load(conn: &mut DbConn, ids: &[i64]) -> QueryResult<HashMap<i64, DealStat
         .collect())
 }
 
-/// Records that a full run saw these deal ids upstream.
-pub fn mark_seen(conn: &mut DbConn, ids: &[i64], run_id: i64) -> QueryResult<usize> {
-    diesel::update(deals::table.filter(deals::id.eq_any(ids)))
-        .set(deals::seen_run.eq(run_id))
-        .execute(conn)
-}
-
-/// Live deals that full run `run_id` did not see and that did not change since it started.
-pub fn unseen(conn: &mut DbConn, run_id: i64, run_started: SourceTime) -> QueryResult<Vec<i64>> {
-    deals::table
-        .filter(deals::deleted_at.is_null())
-        .filter(deals::seen_run.is_null().or(deals::seen_run.ne(run_id)))
-        .filter(deals::synced_at.lt(run_started))
-        .select(deals::id)
-        .order(deals::id)
-        .load(conn)
-}
-
-/// Live deals in the mirror.
-pub fn count_live(conn: &mut DbConn) -> QueryResult<i64> {
-    deals::table
-        .filter(deals::deleted_at.is_null())
-        .count()
-        .get_result(conn)
-}
-
-/// Marks deals deleted upstream as of `at`.
-pub fn mark_deleted(
-    conn: &mut DbConn,
-    ids: &[i64],
-    at: SourceTime,
-    now: SourceTime,
-) -> QueryResult<usize> {
-    let mut n = 0;
-    for chunk in ids.chunks(CHUNK) {
-        let live = deals::table
-            .filter(deals::id.eq_any(chunk))
-            .filter(deals::deleted_at.is_null());
-        // The deletion becomes the row's version unless the row holds a later source time
-        // (a clock ahead of ours); a stale delivery then cannot bring the row back.
-        n += diesel::update(
-            live.clone()
-                .filter(deals::updated_at.is_null().or(deals::updated_at.le(at))),
-        )
-        .set((
-            deals::deleted_at.eq(at),
-            deals::updated_at.eq(at),
-            deals::synced_at.eq(now),
-        ))
-        .execute(conn)?;
-        n += diesel::update(live)
-            .set((deals::deleted_at.eq(at), deals::synced_at.eq(now)))
-            .execute(conn)?;
-    }
-    Ok(n)
-}
-
 /// Adds or refreshes a deal note (notes are identified by ActiveCampaign's id).
 pub fn upsert_note(
     conn: &mut DbConn,
@@ -370,3 +313,5 @@ pub fn add_contact_note(
         .do_nothing()
         .execute(c))
 }
+
+super::deletion_tracking!(deals, "deals");

@@ -30,6 +30,55 @@ diesel::define_sql_function! {
     fn coalesce_i64(x: diesel::sql_types::Nullable<diesel::sql_types::BigInt>, y: diesel::sql_types::Nullable<diesel::sql_types::BigInt>) -> diesel::sql_types::Nullable<diesel::sql_types::BigInt>;
 }
 
+/// The full-pass bookkeeping that contacts and deals share (both tables have `id`, `seen_run`,
+/// `synced_at`, `updated_at` and `deleted_at`): seen marks, deletion candidates, live counts and
+/// deletion marks. Expanded once per table so that each module exports the same functions.
+macro_rules! deletion_tracking {
+    ($table:ident, $rows:literal) => {
+        #[doc = concat!("Records that a full run saw these ", $rows, " upstream.")]
+        pub fn mark_seen(conn: &mut DbConn, ids: &[i64], run_id: i64) -> QueryResult<usize> {
+            diesel::update($table::table.filter($table::id.eq_any(ids)))
+                .set($table::seen_run.eq(run_id))
+                .execute(conn)
+        }
+
+        #[doc = concat!("Live ", $rows, " that full run `run_id` did not see and that the mirror has not written since")]
+        /// the run started: the candidates for deletion.
+        pub fn unseen(conn: &mut DbConn, run_id: i64, run_started: SourceTime) -> QueryResult<Vec<i64>> {
+            $table::table
+                .filter($table::deleted_at.is_null())
+                .filter($table::seen_run.is_null().or($table::seen_run.ne(run_id)))
+                .filter($table::synced_at.lt(run_started))
+                .select($table::id)
+                .order($table::id)
+                .load(conn)
+        }
+
+        #[doc = concat!("Live ", $rows, " in the mirror.")]
+        pub fn count_live(conn: &mut DbConn) -> QueryResult<i64> {
+            $table::table.filter($table::deleted_at.is_null()).count().get_result(conn)
+        }
+
+        #[doc = concat!("Marks ", $rows, " deleted upstream as of `at` (rows are never removed).")]
+        pub fn mark_deleted(conn: &mut DbConn, ids: &[i64], at: SourceTime, now: SourceTime) -> QueryResult<usize> {
+            let mut n = 0;
+            for chunk in ids.chunks($crate::mirror::CHUNK) {
+                let live = $table::table.filter($table::id.eq_any(chunk)).filter($table::deleted_at.is_null());
+                // The deletion becomes the row's version unless the row holds a later source
+                // time (a clock ahead of ours); a stale delivery then cannot bring it back.
+                n += diesel::update(live.clone().filter($table::updated_at.is_null().or($table::updated_at.le(at))))
+                    .set(($table::deleted_at.eq(at), $table::updated_at.eq(at), $table::synced_at.eq(now)))
+                    .execute(conn)?;
+                n += diesel::update(live)
+                    .set(($table::deleted_at.eq(at), $table::synced_at.eq(now)))
+                    .execute(conn)?;
+            }
+            Ok(n)
+        }
+    };
+}
+pub(crate) use deletion_tracking;
+
 /// Rows per multi-row statement; well under SQLite's bound-variable limit.
 pub(crate) const CHUNK: usize = 400;
 
