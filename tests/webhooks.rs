@@ -21,6 +21,17 @@ fn tags_of(conn: &mut acmirror::db::DbConn, id: i64) -> Vec<String> {
         .expect("query")
 }
 
+async fn first_name_of(app: &TestApp, id: i64) -> Option<String> {
+    app.with_conn(move |c| {
+        contacts::table
+            .find(id)
+            .select(contacts::first_name)
+            .first(c)
+            .expect("row")
+    })
+    .await
+}
+
 fn event_rows(
     conn: &mut acmirror::db::DbConn,
 ) -> Vec<(Option<String>, String, Option<String>, i32)> {
@@ -219,15 +230,7 @@ async fn equal_times_let_the_later_arrival_win() {
     app.post(&update_at("2026-01-02T10:00:00-06:00", "Second", "a"))
         .await;
     app.apply_all().await;
-    let first: Option<String> = app
-        .with_conn(|c| {
-            contacts::table
-                .find(77)
-                .select(contacts::first_name)
-                .first(c)
-                .expect("row")
-        })
-        .await;
+    let first = first_name_of(&app, 77).await;
     assert_eq!(first.as_deref(), Some("Second"));
 }
 
@@ -625,15 +628,7 @@ async fn concurrent_out_of_order_updates_end_in_the_newest_state() {
     let statuses = futures_util::future::join_all(posts).await;
     assert!(statuses.iter().all(|s| *s == 200));
     app.apply_all().await;
-    let first: Option<String> = app
-        .with_conn(|c| {
-            contacts::table
-                .find(77)
-                .select(contacts::first_name)
-                .first(c)
-                .expect("row")
-        })
-        .await;
+    let first = first_name_of(&app, 77).await;
     assert_eq!(first.as_deref(), Some("v39"));
     assert_eq!(app.with_conn(|c| tags_of(c, 77)).await, vec!["t39"]);
 }

@@ -56,6 +56,27 @@ struct NewDeal<'a> {
     synced_at: SourceTime,
 }
 
+impl<'a> NewDeal<'a> {
+    /// The row for `state`, versioned by `updated_at` (`None` for a stub any real state replaces).
+    fn of(state: &'a DealState, updated_at: Option<SourceTime>, now: SourceTime) -> Self {
+        NewDeal {
+            id: state.id,
+            title: state.title.as_deref(),
+            value_cents: state.value_cents,
+            currency: state.currency.as_deref(),
+            pipeline_id: state.pipeline_id,
+            stage_id: state.stage_id,
+            owner_id: state.owner_id,
+            contact_id: state.contact_id,
+            status: state.status,
+            created_at: state.created_at,
+            updated_at,
+            deleted_at: None,
+            synced_at: now,
+        }
+    }
+}
+
 /// Writes deals whose state is at least as new as the mirror's; returns the rows written.
 pub fn upsert(conn: &mut DbConn, rows: &[DealState], now: SourceTime) -> QueryResult<usize> {
     let mut newest: HashMap<i64, &DealState> = HashMap::with_capacity(rows.len());
@@ -73,21 +94,7 @@ pub fn upsert(conn: &mut DbConn, rows: &[DealState], now: SourceTime) -> QueryRe
     for chunk in rows.chunks(CHUNK) {
         let new: Vec<NewDeal<'_>> = chunk
             .iter()
-            .map(|r| NewDeal {
-                id: r.id,
-                title: r.title.as_deref(),
-                value_cents: r.value_cents,
-                currency: r.currency.as_deref(),
-                pipeline_id: r.pipeline_id,
-                stage_id: r.stage_id,
-                owner_id: r.owner_id,
-                contact_id: r.contact_id,
-                status: r.status,
-                created_at: r.created_at,
-                updated_at: Some(r.source_time),
-                deleted_at: None,
-                synced_at: now,
-            })
+            .map(|r| NewDeal::of(r, Some(r.source_time), now))
             .collect();
         written += upsert_rows!(&mut *conn, &new, |v| diesel::insert_into(deals::table)
             .values(v)
@@ -125,21 +132,13 @@ pub fn ensure_stubs(
 ) -> QueryResult<usize> {
     let mut n = 0;
     for (id, title, status) in stubs {
-        let row = NewDeal {
+        let stub = DealState {
             id: *id,
-            title: Some(title),
-            value_cents: None,
-            currency: None,
-            pipeline_id: None,
-            stage_id: None,
-            owner_id: None,
-            contact_id: None,
+            title: Some(title.clone()),
             status: *status,
-            created_at: None,
-            updated_at: None,
-            deleted_at: None,
-            synced_at: now,
+            ..DealState::default()
         };
+        let row = NewDeal::of(&stub, None, now);
         n += with_backend!(&mut *conn, |c| diesel::insert_into(deals::table)
             .values(&row)
             .on_conflict(deals::id)
