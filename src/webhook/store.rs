@@ -66,10 +66,14 @@ impl NewDelivery {
             deal_id: None,
             error: None,
         };
-        match decode(&d.body)
-            .map_err(|e| e.to_string())
-            .and_then(|f| Delivery::parse(&f).map_err(|e| e.to_string()))
-        {
+        let form = match decode(&d.body) {
+            Ok(form) => form,
+            Err(e) => {
+                d.error = Some(e.to_string());
+                return d;
+            }
+        };
+        match Delivery::parse(&form) {
             Ok(p) => {
                 d.contact_id = p.contact_id();
                 d.deal_id = p.deal_id();
@@ -78,10 +82,9 @@ impl NewDelivery {
                 d.initiated_from = p.initiated_from;
             }
             Err(e) => {
-                d.event_type = decode(&d.body)
-                    .ok()
-                    .and_then(|f| f.get(&["type"]).map(str::to_owned));
-                d.error = Some(e);
+                // Keep what can be read, so `events --type` still finds it.
+                d.event_type = form.get(&["type"]).map(str::to_owned);
+                d.error = Some(e.to_string());
             }
         }
         d
