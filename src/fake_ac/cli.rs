@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::{FakeAc, FakeAcConfig, WebhookFaults};
+use super::{FakeAc, FakeAcConfig, Realism, WebhookFaults};
 
 /// Options of `acmirror fake-ac`.
 #[derive(Debug, Clone, clap::Args)]
@@ -46,6 +46,24 @@ pub struct FakeAcArgs {
     /// The Api-Token the simulated API accepts.
     #[arg(long, default_value = "fake-token")]
     pub api_token: String,
+    /// `strict` behaves as the real service may where nothing documents it: a contact's
+    /// `udate` frozen on tag, list and field changes, shuffled ties under offset paging, a
+    /// heavy account, cut-off large responses, partial webhook blocks, and a skewed clock.
+    #[arg(long, value_enum, default_value_t = RealismProfile::Default)]
+    pub realism: RealismProfile,
+    /// Seconds the upstream clock runs ahead of (positive) or behind (negative) this host's;
+    /// with `--realism strict` the default is 600 behind.
+    #[arg(long, allow_hyphen_values = true)]
+    pub clock_skew: Option<i64>,
+}
+
+/// The simulator's behaviour profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RealismProfile {
+    /// The documented behaviour only.
+    Default,
+    /// Every undocumented behaviour the mirror must survive.
+    Strict,
 }
 
 impl FakeAcArgs {
@@ -65,6 +83,13 @@ impl FakeAcArgs {
                 duplicate: self.duplicate,
                 reorder: self.reorder,
                 ..WebhookFaults::default()
+            },
+            realism: match self.realism {
+                RealismProfile::Default => Realism {
+                    clock_skew_secs: self.clock_skew.unwrap_or(0),
+                    ..Realism::default()
+                },
+                RealismProfile::Strict => Realism::strict(self.clock_skew.unwrap_or(-600)),
             },
             ..FakeAcConfig::default()
         }

@@ -34,6 +34,8 @@ pub struct FakeAcConfig {
     pub epoch: Option<DateTime<Utc>>,
     /// Deliveries in flight at once. 1 keeps deliveries that are not delayed in order.
     pub delivery_concurrency: usize,
+    /// Behaviours of the real service that the mirror must survive (off by default).
+    pub realism: Realism,
 }
 
 impl Default for FakeAcConfig {
@@ -51,6 +53,7 @@ impl Default for FakeAcConfig {
             webhook_faults: WebhookFaults::default(),
             epoch: None,
             delivery_concurrency: 1,
+            realism: Realism::default(),
         }
     }
 }
@@ -96,6 +99,44 @@ impl Default for WebhookFaults {
             reorder: 0.0,
             max_delay: Duration::from_millis(300),
             down: false,
+        }
+    }
+}
+
+/// Ways the real ActiveCampaign may behave that nothing documents either way (see the README's
+/// "What acmirror assumes about ActiveCampaign"). Each is off by default; [`Realism::strict`]
+/// turns every one on, so that the mirror is proven right whichever way the service behaves.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Realism {
+    /// A contact's `udate` does not move when only its tags, list memberships or custom field
+    /// values change.
+    pub frozen_udate: bool,
+    /// Bulk-created deals share one `cdate` second, and items with equal sort keys come back in
+    /// a different order on every request under offset paging.
+    pub unstable_ties: bool,
+    /// A heavy account: ~200 custom fields including long textarea values, ~50 tags per
+    /// contact, so that a page of 100 contacts with sideloads is several MB.
+    pub heavy: bool,
+    /// Responses larger than this many bytes are cut off (as a proxy or a timeout would); 0 for
+    /// no limit.
+    pub max_response_bytes: usize,
+    /// Webhook contact blocks leave some keys out for some event types, and automation-style
+    /// bodies key custom fields by personalisation tag instead of numeric id.
+    pub partial_webhooks: bool,
+    /// Seconds the upstream clock runs ahead of (positive) or behind (negative) the host.
+    pub clock_skew_secs: i64,
+}
+
+impl Realism {
+    /// Every behaviour on; the upstream clock `skew_secs` off the host's.
+    pub fn strict(skew_secs: i64) -> Self {
+        Realism {
+            frozen_udate: true,
+            unstable_ties: true,
+            heavy: true,
+            max_response_bytes: 4 * 1024 * 1024,
+            partial_webhooks: true,
+            clock_skew_secs: skew_secs,
         }
     }
 }

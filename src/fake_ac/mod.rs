@@ -43,7 +43,7 @@ use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 
 pub use cli::{run, FakeAcArgs};
-pub use config::{ApiFaults, FakeAcConfig, WebhookFaults};
+pub use config::{ApiFaults, FakeAcConfig, Realism, WebhookFaults};
 pub use stats::FakeAcStats;
 
 use engine::Engine;
