@@ -15,8 +15,8 @@ use super::{load_settings, CliError};
 pub struct RegisterWebhookArgs {
     #[command(flatten)]
     settings: SettingsArgs,
-    /// The mirror's public base URL as ActiveCampaign reaches it, e.g. https://mirror.example.com
-    /// (ActiveCampaign only posts HTTPS to port 443)
+    /// The mirror's public base URL as ActiveCampaign reaches it, e.g. https://mirror.example.com,
+    /// or the full webhook URL that `serve` prints (ActiveCampaign only posts HTTPS to port 443)
     #[arg(long, value_name = "PUBLIC_URL")]
     url: String,
     /// Event types to subscribe [default: every type the mirror uses that the account offers]

@@ -99,8 +99,34 @@ pub fn webhook_url(public_url: &str, secret: &SecretString) -> String {
     format!("{}{HOOK_PATH}{}", base(public_url), secret.expose_secret())
 }
 
+/// The public base URL: `--url` may be the base or the full webhook URL that `serve` prints
+/// (masked or not); the webhook path and anything after it are dropped.
 fn base(public_url: &str) -> &str {
-    public_url.trim().trim_end_matches('/')
+    let url = public_url.trim();
+    let url = match url.find(HOOK_PATH.trim_end_matches('/')) {
+        Some(i) => &url[..i],
+        None => url,
+    };
+    url.trim_end_matches('/')
+}
+
+/// The secret segment of a full webhook URL given as `--url`, if any.
+fn given_secret(public_url: &str) -> Option<&str> {
+    let url = public_url.trim();
+    let i = url.find(HOOK_PATH)?;
+    Some(url[i + HOOK_PATH.len()..].trim_end_matches('/')).filter(|s| !s.is_empty())
+}
+
+/// A full webhook URL as `--url` must carry this mirror's secret, or its masked form.
+fn check_given_secret(public_url: &str, secret: &SecretString) -> Result<(), RegisterError> {
+    match given_secret(public_url) {
+        Some(s) if s != secret.expose_secret() && !s.contains(['…', '*']) => {
+            Err(RegisterError::Usage(
+                "--url ends in a webhook secret that is not this mirror's (ACMIRROR_WEBHOOK_SECRET); give the mirror's public base URL, e.g. https://mirror.example.com".to_owned(),
+            ))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// A webhook URL with its secret shown as its first 4 characters and `…`.
@@ -147,6 +173,7 @@ pub fn check_public_url(public_url: &str) -> Result<Option<String>, RegisterErro
 /// Registers or updates the account's webhook so that it points at this mirror.
 pub async fn register(client: &ApiClient, reg: &Registration) -> Result<Registered, RegisterError> {
     check_public_url(&reg.public_url)?;
+    check_given_secret(&reg.public_url, &reg.secret)?;
     check_sources(&reg.sources)?;
     let offered = client.webhook_events().await?;
     let (events, unavailable_events) = choose_events(reg.events.as_deref(), &offered)?;
@@ -262,6 +289,27 @@ mod tests {
             mask_url(&url),
             "https://m.example.com/base/webhooks/activecampaign/abcd…"
         );
+    }
+
+    #[test]
+    fn the_full_webhook_url_is_taken_as_its_base() {
+        let secret = SecretString::from("abcdefghijklmnopqr");
+        let want = "https://m.example.com/base/webhooks/activecampaign/abcdefghijklmnopqr";
+        for given in [
+            "https://m.example.com/base",
+            "https://m.example.com/base/webhooks/activecampaign/abcdefghijklmnopqr",
+            "https://m.example.com/base/webhooks/activecampaign/abcdefghijklmnopqr/",
+            "https://m.example.com/base/webhooks/activecampaign/****",
+            "https://m.example.com/base/webhooks/activecampaign/",
+            "https://m.example.com/base/webhooks/activecampaign",
+        ] {
+            assert_eq!(webhook_url(given, &secret), want, "{given}");
+            assert!(check_given_secret(given, &secret).is_ok(), "{given}");
+        }
+        let other = "https://m.example.com/base/webhooks/activecampaign/someoneelsessecret";
+        let err = check_given_secret(other, &secret).expect_err("another mirror's secret");
+        assert!(!err.to_string().contains("someoneelsessecret"));
+        assert!(!err.to_string().contains(secret.expose_secret()));
     }
 
     #[test]
