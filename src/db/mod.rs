@@ -250,8 +250,24 @@ fn fit_postgres_pool(
     requested: u32,
 ) -> anyhow::Result<u32> {
     use anyhow::Context;
-    let mut conn = PgConnection::establish(secret.expose_secret())
-        .with_context(|| format!("Failed to connect to the database {}", url.redacted()))?;
+    let mut conn = match PgConnection::establish(secret.expose_secret()) {
+        Ok(conn) => conn,
+        Err(e) if e.to_string().contains("too many clients") => {
+            return Err(crate::config::ConfigError {
+                setting: capacity::POOL_SETTING,
+                message: format!(
+                    "the database server {} has no free connection slot (it says: {e}); close idle clients or raise max_connections, then start again",
+                    url.redacted()
+                ),
+            }
+            .into())
+        }
+        Err(e) => {
+            return Err(e).with_context(|| {
+                format!("Failed to connect to the database {}", url.redacted())
+            })
+        }
+    };
     let slots = capacity::probe(&mut conn)
         .context("Failed to read max_connections and pg_stat_activity")?;
     drop(conn);
