@@ -37,12 +37,13 @@ pub struct Retention {
 }
 
 impl Retention {
-    /// The daemon's defaults: 1,000 rows per transaction, 50 ms between batches, hourly.
+    /// The daemon's defaults: 250 rows per transaction, 100 ms between batches (up to about
+    /// 2,000 rows/s, far above any account's delivery rate), hourly.
     pub fn days(days: u32) -> Self {
         Self {
             days,
-            batch: 1_000,
-            pause: Duration::from_millis(50),
+            batch: 250,
+            pause: Duration::from_millis(100),
             every: Duration::from_secs(3_600),
         }
     }
@@ -54,16 +55,27 @@ impl Retention {
 }
 
 /// Deletes up to `limit` prunable deliveries received before `cutoff`, oldest first; returns
-/// how many it deleted. Call it inside a transaction. The select walks the `received_at`
-/// index from its old end; the delete goes by primary key.
+/// how many it deleted. Call it inside a transaction. The select walks the
+/// `(status, received_at)` index from its old end; the delete goes by primary key.
 pub fn delete_batch(conn: &mut DbConn, cutoff: NaiveDateTime, limit: i64) -> QueryResult<usize> {
-    let ids: Vec<i64> = we::table
-        .filter(we::received_at.lt(cutoff))
-        .filter(we::status.eq_any(PRUNABLE))
-        .order(we::received_at)
-        .select(we::id)
-        .limit(limit)
-        .load(conn)?;
+    // One status at a time: equality on status and a range on received_at is a plain range
+    // scan of the (status, received_at) index, with no sort, however large the table.
+    let mut ids: Vec<i64> = Vec::new();
+    for status in PRUNABLE {
+        let room = limit - ids.len() as i64;
+        if room <= 0 {
+            break;
+        }
+        ids.extend(
+            we::table
+                .filter(we::status.eq(status))
+                .filter(we::received_at.lt(cutoff))
+                .order(we::received_at)
+                .select(we::id)
+                .limit(room)
+                .load::<i64>(conn)?,
+        );
+    }
     if ids.is_empty() {
         return Ok(0);
     }
