@@ -18,7 +18,7 @@ use crate::config::Settings;
 use crate::db::{self, Pool, PoolOptions};
 use crate::http::{self, AppState, ResyncTrigger};
 use crate::metrics::Metrics;
-use crate::webhook::{store::Intake, worker};
+use crate::webhook::{retention, store::Intake, worker};
 
 /// Key of the generated webhook secret in `acmirror_meta`.
 const SECRET_KEY: &str = "webhook_secret";
@@ -104,6 +104,12 @@ impl Daemon {
         let gate = crate::db::WriteGate::for_backend(settings.database.backend());
         let (intake, writer) =
             Intake::start(pool.clone(), metrics.clone(), notify.clone(), gate.clone());
+        let prune_task = tokio::spawn(retention::run(
+            pool.clone(),
+            gate.clone(),
+            retention::Retention::days(settings.retention_days),
+            shutdown.clone(),
+        ));
         let apply_task = tokio::spawn(worker::run(
             pool.clone(),
             metrics.clone(),
@@ -135,7 +141,7 @@ impl Daemon {
             shutdown,
             server: handle,
             server_task,
-            tasks: vec![writer, apply_task],
+            tasks: vec![writer, apply_task, prune_task],
         })
     }
 

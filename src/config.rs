@@ -80,6 +80,7 @@ struct FileSettings {
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     db_pool_size: Option<u32>,
+    retention_days: Option<u32>,
 }
 
 /// How logs are written.
@@ -127,6 +128,8 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// TLS certificate and key (PEM) to serve HTTPS directly.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// Days to keep applied and ignored deliveries in `webhook_events`; 0 keeps them forever.
+    pub retention_days: u32,
 }
 
 /// Reads the environment through a function so that tests need not mutate the process env.
@@ -274,11 +277,26 @@ impl Settings {
             None => file.db_pool_size.unwrap_or(8),
         };
 
+        let retention_days = match env("ACMIRROR_RETENTION_DAYS") {
+            Some(raw) => raw.trim().parse::<u32>().map_err(|_| {
+                bad(
+                    "ACMIRROR_RETENTION_DAYS",
+                    format!("{raw:?} is not a whole number of days (0 keeps deliveries forever)"),
+                )
+            })?,
+            None => file.retention_days.unwrap_or(DEFAULT_RETENTION_DAYS),
+        };
+
+        let webhook_secret = secret("ACMIRROR_WEBHOOK_SECRET", &file.webhook_secret);
+        if let Some(s) = &webhook_secret {
+            check_webhook_secret(s)?;
+        }
+
         Ok(Self {
             database,
             db_pool_size,
             listen,
-            webhook_secret: secret("ACMIRROR_WEBHOOK_SECRET", &file.webhook_secret),
+            webhook_secret,
             api,
             reconcile_cron,
             full_sync_cron,
@@ -286,14 +304,132 @@ impl Settings {
             log,
             log_format,
             tls,
+            retention_days,
         })
     }
 }
 
+/// Default of `ACMIRROR_RETENTION_DAYS`.
+pub const DEFAULT_RETENTION_DAYS: u32 = 30;
+
+/// Shortest accepted configured webhook secret.
+pub const MIN_WEBHOOK_SECRET_LEN: usize = 16;
+
+/// The webhook secret is a URL path segment that ActiveCampaign sends back verbatim: it must be
+/// long enough not to be guessed and made only of characters that need no percent-encoding
+/// (RFC 3986 unreserved), so that the URL printed and registered is the URL that matches.
+fn check_webhook_secret(secret: &SecretString) -> Result<(), ConfigError> {
+    use secrecy::ExposeSecret;
+    let s = secret.expose_secret();
+    let unreserved = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~');
+    if s.chars().count() < MIN_WEBHOOK_SECRET_LEN || !s.chars().all(unreserved) {
+        return Err(bad(
+            "ACMIRROR_WEBHOOK_SECRET",
+            format!(
+                "must be at least {MIN_WEBHOOK_SECRET_LEN} characters, each one of A-Z a-z 0-9 - . _ ~ (it is a URL path segment); \
+                 generate one with `openssl rand -hex 32`, or unset it to have acmirror generate and keep one"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Keys of the file whose values are secret.
+const SECRET_KEYS: &[&str] = &[
+    "webhook_secret",
+    "ac_api_token",
+    "admin_token",
+    "database_url",
+];
+
 fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| bad("--config", format!("cannot read {}: {e}", path.display())))?;
-    toml::from_str(&text).map_err(|e| bad("--config", format!("{}: {e}", path.display())))
+    toml::from_str(&text).map_err(|e| {
+        bad(
+            "--config",
+            format!("{}: {}", path.display(), describe_toml_error(&text, &e)),
+        )
+    })
+}
+
+/// A TOML error as "line N, key K: what is wrong", without any value from the file: toml's
+/// own rendering quotes the offending line, which may hold a token, and serde's type errors
+/// quote the value. Quoted parts of the message are kept only when they name a setting key.
+fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
+    let mut out = String::new();
+    let mut line_key = None;
+    if let Some(span) = e.span() {
+        let start = span.start.min(text.len());
+        let line_no = text[..start].matches('\n').count() + 1;
+        out.push_str(&format!("line {line_no}"));
+        line_key = text.lines().nth(line_no - 1).and_then(line_key_of);
+        if let Some(k) = &line_key {
+            out.push_str(&format!(", key {k}"));
+            if SECRET_KEYS.contains(&k.as_str()) {
+                out.push_str(" (a secret: its value is not shown)");
+            }
+        }
+        out.push_str(": ");
+    }
+    out.push_str(&redact_quoted(e.message(), line_key.as_deref()));
+    out
+}
+
+/// The bare key a `key = value` line assigns, if any.
+fn line_key_of(line: &str) -> Option<String> {
+    let (key, _) = line.split_once('=')?;
+    let key = key.trim();
+    let bare = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    bare.then(|| key.to_owned())
+}
+
+/// Replaces every `…` or "…" quoted part of `message` by `…`, unless it is a setting key.
+fn redact_quoted(message: &str, line_key: Option<&str>) -> String {
+    const KNOWN: &[&str] = &[
+        "database_url",
+        "listen",
+        "webhook_secret",
+        "ac_api_url",
+        "ac_api_token",
+        "ac_rate_limit",
+        "reconcile_cron",
+        "full_sync_cron",
+        "admin_token",
+        "log",
+        "log_format",
+        "tls_cert",
+        "tls_key",
+        "db_pool_size",
+        "retention_days",
+    ];
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(i) = rest.find(['`', '"']) {
+        let quote = rest[i..].chars().next().unwrap_or('"');
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        match after.find(quote) {
+            Some(j) => {
+                let inner = &after[..j];
+                let is_key = KNOWN.contains(&inner) || Some(inner) == line_key;
+                out.push(quote);
+                out.push_str(if is_key { inner } else { "…" });
+                out.push(quote);
+                rest = &after[j + 1..];
+            }
+            None => {
+                out.push('…');
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    // Multi-line messages (a parser's context) are cut to their first line.
+    out.lines().next().unwrap_or_default().to_owned()
 }
 
 fn parse_rate(raw: Option<String>) -> Result<f64, ConfigError> {
@@ -461,5 +597,114 @@ mod tests {
         )
         .expect_err("typo");
         assert!(err.message.contains("lissten"), "{err}");
+    }
+
+    fn load_file(text: &str) -> Result<Settings, ConfigError> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("acmirror.toml");
+        std::fs::write(&path, text).expect("write");
+        load(
+            SettingsArgs {
+                config: Some(path),
+                ..Default::default()
+            },
+            &[],
+        )
+    }
+
+    #[test]
+    fn a_syntax_error_on_the_token_line_names_the_line_but_not_the_token() {
+        let err = load_file(
+            "listen = \"127.0.0.1:8080\"\nac_api_token = \"tok-9f8e7d6c5b4a39281 trailing\nlog = \"info\"\n",
+        )
+        .expect_err("unterminated string");
+        let text = err.to_string();
+        assert_eq!(err.setting, "--config");
+        assert!(text.contains("line 2"), "{text}");
+        assert!(text.contains("ac_api_token"), "{text}");
+        assert!(!text.contains("9f8e7d6c"), "the token leaks: {text}");
+        assert!(!text.contains("trailing"), "the line leaks: {text}");
+    }
+
+    #[test]
+    fn a_type_error_on_a_secret_key_shows_no_value() {
+        for (key, value) in [
+            ("admin_token", "918273645546372819"),
+            ("webhook_secret", "[\"hook-0a1b2c3d4e5f6a7b\"]"),
+            ("ac_api_token", "{ a = \"tok-5e6f7a8b9c0d1e2f\" }"),
+        ] {
+            let err = load_file(&format!("log = \"info\"\n{key} = {value}\n")).expect_err(key);
+            let text = err.to_string();
+            assert!(text.contains(key), "{text}");
+            assert!(text.contains("line 2"), "{text}");
+            for needle in ["918273645546372819", "0a1b2c3d", "5e6f7a8b"] {
+                assert!(!text.contains(needle), "a secret leaks: {text}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_type_error_on_an_ordinary_key_names_it_without_its_value() {
+        let err = load_file("db_pool_size = \"lots\"\n").expect_err("type");
+        let text = err.to_string();
+        assert!(
+            text.contains("db_pool_size") && text.contains("line 1"),
+            "{text}"
+        );
+        assert!(!text.contains("lots"), "{text}");
+    }
+
+    #[test]
+    fn short_or_url_unsafe_webhook_secrets_are_refused() {
+        for bad_secret in [
+            "abc",
+            "only-15-chars-x",
+            "has/slash-0123456789",
+            "with space 0123456789",
+            "percent%20encoded-0123",
+            "ünïcode-0123456789ab",
+        ] {
+            let err = load(
+                SettingsArgs::default(),
+                &[("ACMIRROR_WEBHOOK_SECRET", bad_secret)],
+            )
+            .expect_err(bad_secret);
+            assert_eq!(err.setting, "ACMIRROR_WEBHOOK_SECRET");
+            assert!(
+                err.message.contains("16") && err.message.contains("A-Z a-z 0-9"),
+                "{err}"
+            );
+            assert!(!err.to_string().contains(bad_secret), "{err}");
+        }
+        let ok = load(
+            SettingsArgs::default(),
+            &[("ACMIRROR_WEBHOOK_SECRET", "Abc-def_ghi.jkl~0")],
+        )
+        .expect("16+ unreserved");
+        assert!(ok.webhook_secret.is_some());
+    }
+
+    #[test]
+    fn retention_defaults_to_30_days_and_0_keeps_forever() {
+        assert_eq!(
+            load(SettingsArgs::default(), &[])
+                .expect("valid")
+                .retention_days,
+            30
+        );
+        let s = load(SettingsArgs::default(), &[("ACMIRROR_RETENTION_DAYS", "0")]).expect("valid");
+        assert_eq!(s.retention_days, 0);
+        let err = load(
+            SettingsArgs::default(),
+            &[("ACMIRROR_RETENTION_DAYS", "-1")],
+        )
+        .expect_err("negative");
+        assert_eq!(err.setting, "ACMIRROR_RETENTION_DAYS");
+        assert_eq!(
+            load_file("retention_days = 7\n")
+                .expect("valid")
+                .retention_days,
+            7
+        );
     }
 }

@@ -63,6 +63,8 @@ impl CliError {
     pub fn exit_code(&self) -> i32 {
         match self {
             Self::Config(_) => 2,
+            // A setting that only the database can judge (e.g. the pool size) fails late.
+            Self::Failed(e) if e.downcast_ref::<ConfigError>().is_some() => 2,
             Self::Failed(_) => 1,
         }
     }

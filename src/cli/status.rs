@@ -144,11 +144,35 @@ fn webhooks_section(s: &Status) -> String {
         ("ignored", w.ignored.to_string()),
         ("failed", failed),
         ("apply lag", lag),
+        ("stored", storage_line(&s.webhook_storage)),
     ];
     for (k, v) in rows {
         let _ = writeln!(out, "  {k:<14} {v}");
     }
     out
+}
+
+/// `N rows, X MiB on disk, oldest received T UTC`.
+fn storage_line(w: &status::WebhookStorage) -> String {
+    let size = match (w.bytes, w.size_of.as_str()) {
+        (Some(b), "database") => format!(", {} on disk (whole database file)", human_bytes(b)),
+        (Some(b), _) => format!(", {} on disk", human_bytes(b)),
+        (None, _) => String::new(),
+    };
+    let oldest = match &w.oldest_received_at {
+        Some(t) => format!(", oldest received {} UTC", time(t)),
+        None => String::new(),
+    };
+    format!("{} rows{size}{oldest}", w.rows)
+}
+
+fn human_bytes(b: i64) -> String {
+    const MIB: f64 = 1024.0 * 1024.0;
+    if b >= 1024 * 1024 * 1024 {
+        format!("{:.1} GiB", b as f64 / (1024.0 * MIB))
+    } else {
+        format!("{:.1} MiB", b as f64 / MIB)
+    }
 }
 
 fn runs_section(s: &Status) -> String {

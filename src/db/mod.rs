@@ -6,6 +6,7 @@
 //! expression for each concrete connection type.
 
 pub mod cached;
+pub mod capacity;
 pub mod meta;
 pub mod migrate;
 pub mod schema;
@@ -218,17 +219,72 @@ pub fn connect(url: &DatabaseUrl, opts: &PoolOptions) -> anyhow::Result<Pool> {
         prepare_sqlite_file(path)?;
     }
     // A SQLite file has one writer at a time; a few connections serve readers and writers.
-    let max_size = match url.backend() {
-        Backend::Sqlite => opts.max_size.min(8),
-        Backend::Postgres => opts.max_size,
+    let max_size = match url {
+        DatabaseUrl::Sqlite(_) => opts.max_size.min(8),
+        DatabaseUrl::Postgres(secret) => fit_postgres_pool(url, secret, opts.max_size)?,
     };
     let manager = Manager { url: url.clone() };
+    // Connections open on demand: two at start, not the whole pool (r2d2 would otherwise
+    // open max_size at once, and keep retrying the ones the server refuses).
     let pool = r2d2::Pool::builder()
         .max_size(max_size)
+        .min_idle(Some(max_size.min(2)))
         .connection_timeout(opts.timeout)
+        .error_handler(Box::new(capacity::QuietErrors::default()))
         .build(manager)
-        .with_context(|| format!("Failed to connect to the database {}", url.redacted()))?;
+        .with_context(|| {
+            format!(
+                "Failed to connect to the database {} (pool of {max_size}; {} sets the size)",
+                url.redacted(),
+                capacity::POOL_SETTING
+            )
+        })?;
     Ok(pool)
+}
+
+/// The pool size for a PostgreSQL server: the requested one, capped to what the server has
+/// free (see [`capacity`]); logs when it caps.
+fn fit_postgres_pool(
+    url: &DatabaseUrl,
+    secret: &SecretString,
+    requested: u32,
+) -> anyhow::Result<u32> {
+    use anyhow::Context;
+    let mut conn = match PgConnection::establish(secret.expose_secret()) {
+        Ok(conn) => conn,
+        Err(e) if e.to_string().contains("too many clients") => {
+            return Err(crate::config::ConfigError {
+                setting: capacity::POOL_SETTING,
+                message: format!(
+                    "the database server {} has no free connection slot (it says: {e}); close idle clients or raise max_connections, then start again",
+                    url.redacted()
+                ),
+            }
+            .into())
+        }
+        Err(e) => {
+            return Err(e).with_context(|| {
+                format!("Failed to connect to the database {}", url.redacted())
+            })
+        }
+    };
+    let slots = capacity::probe(&mut conn)
+        .context("Failed to read max_connections and pg_stat_activity")?;
+    drop(conn);
+    let cap = capacity::cap_pool(requested, slots)?;
+    if cap.capped {
+        tracing::warn!(
+            requested,
+            pool_size = cap.size,
+            max_connections = slots.max_connections,
+            reserved = slots.reserved,
+            in_use = slots.in_use,
+            free = slots.free(),
+            "{} capped: the pool takes at most half of the server's free connection slots, leaving the rest to other clients",
+            capacity::POOL_SETTING
+        );
+    }
+    Ok(cap.size)
 }
 
 impl DbConn {

@@ -129,13 +129,12 @@ fn check_given_secret(public_url: &str, secret: &SecretString) -> Result<(), Reg
     }
 }
 
-/// A webhook URL with its secret shown as its first 4 characters and `…`.
+/// A webhook URL with its secret replaced by `****` (no character of it is shown).
 pub fn mask_url(url: &str) -> String {
     match url.rfind(HOOK_PATH) {
         Some(i) => {
-            let (head, secret) = url.split_at(i + HOOK_PATH.len());
-            let shown: String = secret.chars().take(4).collect();
-            format!("{head}{shown}…")
+            let (head, _secret) = url.split_at(i + HOOK_PATH.len());
+            format!("{head}****")
         }
         None => url::Url::parse(url).map_or_else(
             |_| "(unparsable URL)".to_owned(),
@@ -287,7 +286,7 @@ mod tests {
         );
         assert_eq!(
             mask_url(&url),
-            "https://m.example.com/base/webhooks/activecampaign/abcd…"
+            "https://m.example.com/base/webhooks/activecampaign/****"
         );
     }
 

@@ -3,5 +3,6 @@
 pub mod apply;
 pub mod decode;
 pub mod event;
+pub mod retention;
 pub mod store;
 pub mod worker;

@@ -134,7 +134,7 @@ async fn a_webhook_is_created_when_the_account_has_none() {
     );
     assert!(run.stdout.contains("Created webhook 7"), "{}", run.stdout);
     assert!(
-        run.stdout.contains("/webhooks/activecampaign/hook…"),
+        run.stdout.contains("/webhooks/activecampaign/****"),
         "{}",
         run.stdout
     );

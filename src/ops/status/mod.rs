@@ -14,6 +14,10 @@
 //!   "failed", "oldest_pending_received_at", "apply_lag_seconds" }`: the most recent new
 //!   delivery (a byte-identical repeat only increments its `deliveries`), stored deliveries by
 //!   status, and the age in seconds of the oldest pending one (0 if none).
+//! - `webhook_storage`: `{ "rows", "bytes", "size_of", "oldest_received_at" }`: the rows of
+//!   `webhook_events`, their size on disk in bytes (`null` if unknown), what that size covers
+//!   (`table`: the table with its indexes; `database`: the whole SQLite file, when SQLite
+//!   lacks `dbstat`), and the receipt time of the oldest delivery kept.
 //! - `sync_runs`: the last 5 reconciliation runs, newest first, each `{ "id", "mode",
 //!   "trigger", "status", "started_at", "finished_at", "api_requests", "records_fetched",
 //!   "records_changed", "records_deleted", "error" }`.
@@ -23,6 +27,7 @@
 //!   is never included, nor are the webhook secret or the admin token.
 
 mod queries;
+mod storage;
 
 use chrono::{DateTime, Utc};
 use diesel::QueryResult;
@@ -48,6 +53,9 @@ pub struct Status {
     pub counts: Counts,
     /// Webhook intake and apply state.
     pub webhooks: WebhookStats,
+    /// Room taken by stored deliveries.
+    #[serde(default)]
+    pub webhook_storage: WebhookStorage,
     /// The most recent reconciliation runs, newest first.
     pub sync_runs: Vec<SyncRun>,
     /// When reconciliation runs next.
@@ -103,6 +111,19 @@ pub struct WebhookStats {
     pub oldest_pending_received_at: Option<DateTime<Utc>>,
     /// Age of the oldest pending delivery in seconds; 0 when none is pending.
     pub apply_lag_seconds: i64,
+}
+
+/// The size of `webhook_events`, which retention (`ACMIRROR_RETENTION_DAYS`) bounds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookStorage {
+    /// Stored deliveries, every status.
+    pub rows: i64,
+    /// Bytes on disk, when the backend tells.
+    pub bytes: Option<i64>,
+    /// What `bytes` covers: `table` (with its indexes) or `database` (the whole file).
+    pub size_of: String,
+    /// When the oldest stored delivery arrived.
+    pub oldest_received_at: Option<DateTime<Utc>>,
 }
 
 /// One row of `sync_runs`.
@@ -181,6 +202,8 @@ pub fn collect_at(
         Backend::Sqlite => "sqlite",
         Backend::Postgres => "postgres",
     };
+    let webhooks = webhook_stats(conn, now)?;
+    let rows = webhooks.pending + webhooks.applied + webhooks.ignored + webhooks.failed;
     Ok(Status {
         generated_at: now,
         database: DatabaseInfo {
@@ -188,7 +211,8 @@ pub fn collect_at(
             url: settings.database.redacted(),
         },
         counts: counts(conn)?,
-        webhooks: webhook_stats(conn, now)?,
+        webhook_storage: storage::webhook_storage(conn, rows)?,
+        webhooks,
         sync_runs: recent_runs(conn)?,
         schedule: Schedules {
             incremental: schedule_info(settings.reconcile_cron.as_ref(), now),
