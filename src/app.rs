@@ -31,10 +31,18 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<(Pool, Vec<Str
         ..PoolOptions::default()
     };
     tokio::task::spawn_blocking(move || {
-        let pool = db::connect(&url, &opts)?;
-        let mut conn = pool.get().context("Failed to open a database connection")?;
-        let applied = db::migrate::run(&mut conn)?;
-        Ok((pool, applied))
+        let opened = (|| {
+            let pool = db::connect(&url, &opts)?;
+            let mut conn = pool.get().context("Failed to open a database connection")?;
+            let applied = db::migrate::run(&mut conn)?;
+            Ok((pool, applied))
+        })();
+        match &url {
+            db::DatabaseUrl::Sqlite(path) => {
+                opened.map_err(|e| db::startup::explain_sqlite_failure(path, e))
+            }
+            db::DatabaseUrl::Postgres(_) => opened,
+        }
     })
     .await
     .context("database start-up panicked")?
@@ -124,6 +132,8 @@ impl Daemon {
             admin_token: settings.admin_token.clone(),
             metrics: metrics.clone(),
             admin: plugins.admin,
+            limits: settings.http_limits,
+            body_budget: http::body::BodyBudget::new(settings.http_limits.body_memory),
         });
         let tls = match &settings.tls {
             Some((cert, key)) => Some(http::tls_config(cert, key)?),

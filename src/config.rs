@@ -81,6 +81,11 @@ struct FileSettings {
     tls_key: Option<PathBuf>,
     db_pool_size: Option<u32>,
     retention_days: Option<u32>,
+    max_connections: Option<u64>,
+    listen_backlog: Option<u64>,
+    body_timeout: Option<u64>,
+    request_timeout: Option<u64>,
+    body_memory_mb: Option<u64>,
 }
 
 /// How logs are written.
@@ -130,6 +135,8 @@ pub struct Settings {
     pub tls: Option<(PathBuf, PathBuf)>,
     /// Days to keep applied and ignored deliveries in `webhook_events`; 0 keeps them forever.
     pub retention_days: u32,
+    /// Connection, time and body-memory bounds of the HTTP server.
+    pub http_limits: crate::http::limits::HttpLimits,
 }
 
 /// Reads the environment through a function so that tests need not mutate the process env.
@@ -291,6 +298,16 @@ impl Settings {
         if let Some(s) = &webhook_secret {
             check_webhook_secret(s)?;
         }
+        let http_limits = crate::http::limits::HttpLimits::load(
+            env,
+            crate::http::limits::FileLimits {
+                max_connections: file.max_connections,
+                listen_backlog: file.listen_backlog,
+                body_timeout: file.body_timeout,
+                request_timeout: file.request_timeout,
+                body_memory_mb: file.body_memory_mb,
+            },
+        )?;
 
         Ok(Self {
             database,
@@ -305,6 +322,7 @@ impl Settings {
             log_format,
             tls,
             retention_days,
+            http_limits,
         })
     }
 }
@@ -466,9 +484,37 @@ fn parse_cron(
     if raw.trim().is_empty() {
         return Ok(None);
     }
-    cron::Schedule::from_str(raw.trim()).map(Some).map_err(|e| {
-        bad(setting, format!("{raw:?} is not a cron schedule with seconds, e.g. \"0 */15 * * * *\" ({e}); empty disables"))
-    })
+    cron::Schedule::from_str(raw.trim())
+        .map(Some)
+        .map_err(|e| bad(setting, cron_advice(raw.trim(), &e.to_string())))
+}
+
+/// What is wrong with a cron expression, and the expression to use instead where it is clear.
+fn cron_advice(raw: &str, parser_says: &str) -> String {
+    let fields = raw.split_whitespace().count();
+    if fields == 5 {
+        return format!(
+            "{raw:?} has 5 fields, but acmirror's cron has 6, with seconds first (UTC); \
+             for this schedule use \"0 {raw}\"; empty disables"
+        );
+    }
+    // The parser's message repeats the expression with a caret under the fault: keep it on
+    // one line, and only when it says more than the expression itself.
+    let detail = parser_says.split_whitespace().collect::<Vec<_>>().join(" ");
+    let detail = detail
+        .trim_start_matches(raw)
+        .trim_start()
+        .trim_start_matches('^')
+        .trim();
+    let detail = if detail.is_empty() {
+        String::new()
+    } else {
+        format!(" ({detail})")
+    };
+    format!(
+        "{raw:?} is not a cron schedule{detail}: acmirror's cron has 6 fields, seconds first, \
+         UTC, e.g. \"0 */15 * * * *\" for every 15 minutes; empty disables"
+    )
 }
 
 fn default_log_format() -> LogFormat {
@@ -552,6 +598,45 @@ mod tests {
             let err = load(SettingsArgs::default(), &[(key, value)]).expect_err(key);
             assert_eq!(err.setting, key, "{err}");
         }
+    }
+
+    #[test]
+    fn a_five_field_cron_is_explained_with_the_corrected_expression() {
+        let err = load(
+            SettingsArgs::default(),
+            &[("ACMIRROR_RECONCILE_CRON", "*/15 * * * *")],
+        )
+        .expect_err("five fields");
+        assert_eq!(err.setting, "ACMIRROR_RECONCILE_CRON");
+        assert!(err.message.contains("6, with seconds first"), "{err}");
+        assert!(err.message.contains("\"0 */15 * * * *\""), "{err}");
+        let corrected = load(
+            SettingsArgs::default(),
+            &[("ACMIRROR_RECONCILE_CRON", "0 */15 * * * *")],
+        );
+        assert!(corrected.is_ok(), "the suggested expression is accepted");
+        let err = load(
+            SettingsArgs::default(),
+            &[("ACMIRROR_FULL_SYNC_CRON", "every day")],
+        )
+        .expect_err("not cron");
+        assert!(err.message.contains("6 fields, seconds first"), "{err}");
+        assert!(!err.message.contains('\n'), "one line: {err}");
+    }
+
+    #[test]
+    fn an_unsupported_database_scheme_names_the_setting_once() {
+        let err = load(
+            SettingsArgs::default(),
+            &[("ACMIRROR_DATABASE_URL", "mysql://db/x")],
+        )
+        .expect_err("mysql");
+        let text = err.to_string();
+        assert_eq!(text.matches("ACMIRROR_DATABASE_URL").count(), 1, "{text}");
+        assert!(
+            text.contains("mysql") && text.contains("postgres://"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod capacity;
 pub mod meta;
 pub mod migrate;
 pub mod schema;
+pub mod startup;
 
 use std::fmt;
 use std::time::Duration;
@@ -66,13 +67,11 @@ pub enum DatabaseUrl {
 
 impl DatabaseUrl {
     /// Parses a database URL: `postgres://…`/`postgresql://…`, `sqlite://PATH`, or a path.
+    /// The error says what is wrong; the caller names the setting.
     pub fn parse(raw: &str) -> Result<Self, String> {
         let raw = raw.trim();
         if raw.is_empty() {
-            return Err(
-                "ACMIRROR_DATABASE_URL is empty; give a SQLite file path or a postgres:// URL"
-                    .into(),
-            );
+            return Err("is empty; give a SQLite file path or a postgres:// URL".into());
         }
         if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
             return Ok(Self::Postgres(SecretString::from(raw.to_owned())));
@@ -82,13 +81,13 @@ impl DatabaseUrl {
             .or_else(|| raw.strip_prefix("sqlite:"))
         {
             if path.is_empty() {
-                return Err("ACMIRROR_DATABASE_URL: sqlite:// needs a file path after it".into());
+                return Err("sqlite:// needs a file path after it".into());
             }
             return Ok(Self::Sqlite(path.to_owned()));
         }
         if let Some((scheme, _)) = raw.split_once("://") {
             return Err(format!(
-                "ACMIRROR_DATABASE_URL: unsupported scheme {scheme:?}; use a SQLite file path, sqlite://PATH or postgres://…"
+                "unsupported scheme {scheme:?}; use a SQLite file path, sqlite://PATH or postgres://…"
             ));
         }
         Ok(Self::Sqlite(raw.to_owned()))
@@ -215,8 +214,11 @@ pub fn connect(url: &DatabaseUrl, opts: &PoolOptions) -> anyhow::Result<Pool> {
             }
         }
     }
-    if let DatabaseUrl::Sqlite(path) = url {
-        prepare_sqlite_file(path)?;
+    match url {
+        DatabaseUrl::Sqlite(path) => prepare_sqlite_file(path)?,
+        DatabaseUrl::Postgres(secret) => {
+            startup::probe_postgres(secret, &url.redacted(), startup::PROBE_TIMEOUT)?
+        }
     }
     // A SQLite file has one writer at a time; a few connections serve readers and writers.
     let max_size = match url {

@@ -7,6 +7,18 @@ use serde::Deserialize;
 use super::webhook::secret_matches;
 use super::AppState;
 
+/// The token of an `Authorization: Bearer <token>` value. The scheme is case-insensitive
+/// (RFC 9110 §11.1), so `bearer` and `BEARER` are accepted as well.
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim_start())
+}
+
+/// Largest body of `POST /admin/resync`.
+const MAX_ADMIN_BODY: usize = 4096;
+
 /// `None` when the request carries the admin token, else the response to send.
 fn refusal(req: &HttpRequest, state: &AppState) -> Option<HttpResponse> {
     let Some(token) = &state.admin_token else {
@@ -18,7 +30,7 @@ fn refusal(req: &HttpRequest, state: &AppState) -> Option<HttpResponse> {
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(bearer_token)
         .unwrap_or("");
     if secret_matches(given, token.expose_secret()) {
         None
@@ -26,6 +38,7 @@ fn refusal(req: &HttpRequest, state: &AppState) -> Option<HttpResponse> {
         Some(
             HttpResponse::Unauthorized()
                 .insert_header(("WWW-Authenticate", "Bearer"))
+                .force_close()
                 .finish(),
         )
     }
@@ -42,12 +55,25 @@ pub struct ResyncRequest {
 /// Starts a reconciliation run; 202 with its id.
 pub async fn resync(
     req: HttpRequest,
-    body: web::Bytes,
+    payload: web::Payload,
     state: web::Data<AppState>,
 ) -> HttpResponse {
     if let Some(resp) = refusal(&req, &state) {
         return resp;
     }
+    // The body is read only once the token is accepted.
+    let body = match super::body::read(
+        &req,
+        payload,
+        MAX_ADMIN_BODY,
+        state.limits.body_timeout,
+        &state.body_budget,
+    )
+    .await
+    {
+        Ok(body) => body.into_parts().0,
+        Err(e) => return e.response(),
+    };
     let request: ResyncRequest = if body.is_empty() {
         ResyncRequest::default()
     } else {
@@ -81,5 +107,26 @@ pub async fn status(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
         Ok(Ok(doc)) => HttpResponse::Ok().json(doc),
         Ok(Err(why)) => HttpResponse::InternalServerError().body(why),
         Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer_token;
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        for value in [
+            "Bearer tok",
+            "bearer tok",
+            "BEARER tok",
+            "bEaReR   tok",
+            " Bearer tok ",
+        ] {
+            assert_eq!(bearer_token(value), Some("tok"), "{value:?}");
+        }
+        assert_eq!(bearer_token("Basic dG9rOg=="), None);
+        assert_eq!(bearer_token("Bearertok"), None);
+        assert_eq!(bearer_token("tok"), None);
     }
 }

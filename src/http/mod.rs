@@ -1,13 +1,16 @@
 //! The HTTP surface: the webhook endpoint, health, readiness, metrics and admin endpoints.
 
 pub mod admin;
+pub mod body;
+pub mod limits;
 pub mod webhook;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::{dev::Server, web, App, HttpResponse, HttpServer};
+use actix_web::dev::{Server, Service};
+use actix_web::{web, App, HttpResponse, HttpServer};
 use secrecy::SecretString;
 
 use crate::db::Pool;
@@ -40,6 +43,10 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Admin operations, when the daemon offers them.
     pub admin: Option<Arc<dyn ResyncTrigger>>,
+    /// Connection, time and memory bounds.
+    pub limits: limits::HttpLimits,
+    /// Memory that request bodies in flight may hold, shared by all workers.
+    pub body_budget: body::BodyBudget,
 }
 
 async fn healthz() -> HttpResponse {
@@ -114,6 +121,24 @@ pub fn tls_config(
         .context("ACMIRROR_TLS_CERT and ACMIRROR_TLS_KEY do not form a usable certificate and key")
 }
 
+/// A request that was not finished within the request timeout, whatever it was waiting for
+/// (its body, the database, a slow handler). Answered 408; the connection is closed.
+#[derive(Debug, thiserror::Error)]
+#[error("the request was not finished within {} s", .0.as_secs())]
+pub struct RequestTimedOut(pub Duration);
+
+impl actix_web::ResponseError for RequestTimedOut {
+    fn status_code(&self) -> actix_web::http::StatusCode {
+        actix_web::http::StatusCode::REQUEST_TIMEOUT
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::RequestTimeout()
+            .force_close()
+            .body(self.to_string())
+    }
+}
+
 /// Binds the server, over TLS when `tls` is given. Signals are handled by the caller, which
 /// stops the server gracefully.
 pub fn bind(
@@ -123,13 +148,46 @@ pub fn bind(
     tls: Option<rustls::ServerConfig>,
 ) -> anyhow::Result<(Server, SocketAddr)> {
     use anyhow::Context;
+    let limits = state.limits;
+    let (max_connections, lowered_by) = limits.effective_max_connections();
+    if let Some(soft) = lowered_by {
+        tracing::warn!(
+            configured = limits.max_connections,
+            applied = max_connections,
+            open_file_limit = soft,
+            "ACMIRROR_MAX_CONNECTIONS does not fit the open file limit (ulimit -n); raise the limit (LimitNOFILE= in systemd) or lower the setting"
+        );
+    }
+    // actix counts connections per worker.
+    let workers = workers.max(1);
+    let per_worker = max_connections.div_ceil(workers).max(1);
+    let request_timeout = limits.request_timeout;
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
             .app_data(web::PayloadConfig::new(MAX_BODY))
+            .wrap_fn(move |req, srv| {
+                // The webhook path carries the secret: only its prefix is logged.
+                let path = match req.path() {
+                    p if p.starts_with("/webhooks/") => "/webhooks/…".to_owned(),
+                    p => p.chars().take(64).collect(),
+                };
+                let call = srv.call(req);
+                async move {
+                    match tokio::time::timeout(request_timeout, call).await {
+                        Ok(res) => res,
+                        Err(_) => {
+                            tracing::warn!(%path, seconds = request_timeout.as_secs(), "request timed out");
+                            Err(RequestTimedOut(request_timeout).into())
+                        }
+                    }
+                }
+            })
             .configure(routes)
     })
     .workers(workers)
+    .max_connections(per_worker)
+    .backlog(limits.backlog)
     .disable_signals()
     // Slow clients are cut off: a request's head must arrive within 5 s.
     .client_request_timeout(Duration::from_secs(5))

@@ -27,19 +27,39 @@ fn is_form(req: &HttpRequest) -> bool {
 
 /// Stores the delivery durably, then answers 200. Never answers 410 (ActiveCampaign would
 /// deactivate the webhook for good).
+///
+/// The secret and the content type are checked before a byte of the body is read: a request
+/// that fails them costs a 404 or 415 and its connection is closed, never kept for its body.
 pub async fn receive(
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Bytes,
+    payload: web::Payload,
     state: web::Data<AppState>,
 ) -> HttpResponse {
     if !secret_matches(&path, state.secret.expose_secret()) {
-        return HttpResponse::NotFound().finish();
+        return HttpResponse::NotFound().force_close().finish();
     }
     if !is_form(&req) {
         return HttpResponse::UnsupportedMediaType()
+            .force_close()
             .body("expected application/x-www-form-urlencoded");
     }
+    let limits = &state.limits;
+    let body = match super::body::read(
+        &req,
+        payload,
+        super::MAX_BODY,
+        limits.body_timeout,
+        &state.body_budget,
+    )
+    .await
+    {
+        Ok(body) => body,
+        Err(e) => {
+            tracing::warn!(reason = %e, "delivery not read");
+            return e.response();
+        }
+    };
     // A request id ties the log lines of one delivery together (a proxy's id is kept).
     let request_id = req
         .headers()
@@ -47,7 +67,7 @@ pub async fn receive(
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty() && v.len() <= 64)
         .map_or_else(|| format!("{:016x}", rand::random::<u64>()), str::to_owned);
-    let span = tracing::info_span!("delivery", request_id = %request_id, bytes = body.len());
+    let span = tracing::info_span!("delivery", request_id = %request_id, bytes = body.bytes.len());
     let mut response = store(body, state).instrument(span).await;
     if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(
@@ -58,9 +78,11 @@ pub async fn receive(
     response
 }
 
-async fn store(body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
+async fn store(body: super::body::Body, state: web::Data<AppState>) -> HttpResponse {
     let received_at = crate::mirror::now();
-    let delivery = NewDelivery::from_body(body.to_vec(), received_at);
+    // The body's share of the memory budget is held until the delivery is stored.
+    let (bytes, _held) = body.into_parts();
+    let delivery = NewDelivery::from_body(bytes, received_at);
     let (event_type, parse_error) = (delivery.event_type.clone(), delivery.error.clone());
     match state.intake.store(delivery).await {
         Ok(stored) => {
