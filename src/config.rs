@@ -23,7 +23,7 @@ pub struct ConfigError {
     pub message: String,
 }
 
-fn bad(setting: &'static str, message: impl Into<String>) -> ConfigError {
+pub(crate) fn bad(setting: &'static str, message: impl Into<String>) -> ConfigError {
     ConfigError {
         setting,
         message: message.into(),
@@ -80,6 +80,8 @@ struct FileSettings {
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     db_pool_size: Option<u32>,
+    spool_dir: Option<PathBuf>,
+    spool_max_bytes: Option<u64>,
 }
 
 /// How logs are written.
@@ -127,6 +129,10 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// TLS certificate and key (PEM) to serve HTTPS directly.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// Where deliveries wait while the database cannot take writes (`ACMIRROR_SPOOL_DIR`).
+    pub spool_dir: PathBuf,
+    /// Size limit of the spool in bytes; 0 disables it (`ACMIRROR_SPOOL_MAX_BYTES`).
+    pub spool_max_bytes: u64,
 }
 
 /// Reads the environment through a function so that tests need not mutate the process env.
@@ -274,6 +280,14 @@ impl Settings {
             None => file.db_pool_size.unwrap_or(8),
         };
 
+        let (spool_dir, spool_max_bytes) = crate::webhook::fallback::settings(
+            env,
+            file.spool_dir,
+            file.spool_max_bytes,
+            &database,
+            listen,
+        )?;
+
         Ok(Self {
             database,
             db_pool_size,
@@ -286,6 +300,8 @@ impl Settings {
             log,
             log_format,
             tls,
+            spool_dir,
+            spool_max_bytes,
         })
     }
 }

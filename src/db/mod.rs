@@ -6,6 +6,7 @@
 //! expression for each concrete connection type.
 
 pub mod cached;
+pub mod health;
 pub mod meta;
 pub mod migrate;
 pub mod schema;

@@ -3,5 +3,7 @@
 pub mod apply;
 pub mod decode;
 pub mod event;
+pub mod fallback;
+pub mod spool;
 pub mod store;
 pub mod worker;
