@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Settings;
-use crate::db::health::{probe_write, WriteHealth, PROBE_TIMEOUT};
+use crate::db::health::{probe_write, WriteHealth};
 use crate::db::{self, Pool, PoolOptions};
 use crate::http::{self, AppState, ResyncTrigger};
 use crate::metrics::Metrics;
@@ -72,8 +72,8 @@ pub async fn check_writable(pool: &Pool, settings: &Settings) -> anyhow::Result<
     let pool = pool.clone();
     let checked = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
         let mut conn = pool
-            .get_timeout(PROBE_TIMEOUT)
-            .context("no database connection")?;
+            .get_timeout(Duration::from_secs(10))
+            .context("no database connection within 10 s")?;
         probe_write(&mut conn)
     })
     .await

@@ -15,10 +15,12 @@ use super::schema::acmirror_meta::dsl as m;
 use super::{write_tx, DbConn, Pool};
 use crate::with_backend;
 
-/// Longest a write probe may take before the database counts as unable to take writes.
-pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Longest a write probe waits for a connection; the whole probe is bounded by twice this.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 /// A successful write younger than this makes a new probe unnecessary.
-pub const FRESH: Duration = Duration::from_secs(2);
+pub const FRESH: Duration = Duration::from_secs(1);
+/// While the database is known down, a failed probe younger than this is answered from cache.
+pub const RETRY: Duration = Duration::from_secs(1);
 /// Key of the row the probe writes.
 const PROBE_KEY: &str = "write_probe";
 
@@ -46,6 +48,7 @@ struct State {
     /// Why the last write failed; `None` after a success.
     down: Option<String>,
     last_ok: Option<Instant>,
+    last_failure: Option<Instant>,
 }
 
 /// The cached write-health of the database, shared by intake, readiness and the spool drain.
@@ -63,6 +66,7 @@ impl WriteHealth {
             state: Arc::new(Mutex::new(State {
                 down: None,
                 last_ok: Some(Instant::now()),
+                last_failure: None,
             })),
             probing: Arc::new(AtomicBool::new(false)),
             pool,
@@ -91,6 +95,7 @@ impl WriteHealth {
             tracing::error!(reason = %why, "the database cannot take writes");
         }
         s.down = Some(why.to_owned());
+        s.last_failure = Some(Instant::now());
     }
 
     /// Why the database cannot take writes, if it is known not to.
@@ -99,13 +104,18 @@ impl WriteHealth {
     }
 
     /// `Ok` when the database took a write within [`FRESH`] or takes the probe now; the reason
-    /// otherwise. Returns within about [`PROBE_TIMEOUT`]. Concurrent callers share one probe:
-    /// while one runs, the others answer from the cached state.
+    /// otherwise. A failure younger than [`RETRY`] is answered from cache. Returns within
+    /// about twice [`PROBE_TIMEOUT`]. Concurrent callers share one probe: while one runs, the
+    /// others answer from the cached state.
     pub async fn check(&self) -> Result<(), String> {
         {
             let s = self.lock();
-            if s.down.is_none() && s.last_ok.is_some_and(|t| t.elapsed() < FRESH) {
-                return Ok(());
+            match &s.down {
+                None if s.last_ok.is_some_and(|t| t.elapsed() < FRESH) => return Ok(()),
+                Some(why) if s.last_failure.is_some_and(|t| t.elapsed() < RETRY) => {
+                    return Err(why.clone())
+                }
+                _ => {}
             }
         }
         if self.probing.swap(true, Ordering::AcqRel) {
@@ -131,12 +141,13 @@ impl WriteHealth {
             })?;
             probe_write(&mut conn)
         });
-        match tokio::time::timeout(PROBE_TIMEOUT + Duration::from_millis(500), task).await {
+        match tokio::time::timeout(PROBE_TIMEOUT * 2, task).await {
             Ok(Ok(Ok(()))) => Ok(()),
             Ok(Ok(Err(e))) => Err(format!("{e:#}")),
             Ok(Err(e)) => Err(format!("the write probe failed: {e}")),
             Err(_) => Err(format!(
-                "the database did not take a write within {PROBE_TIMEOUT:?}"
+                "the database did not take a write within {:?}",
+                PROBE_TIMEOUT * 2
             )),
         }
     }

