@@ -23,7 +23,7 @@ pub struct ConfigError {
     pub message: String,
 }
 
-fn bad(setting: &'static str, message: impl Into<String>) -> ConfigError {
+pub(crate) fn bad(setting: &'static str, message: impl Into<String>) -> ConfigError {
     ConfigError {
         setting,
         message: message.into(),
@@ -86,6 +86,8 @@ struct FileSettings {
     body_timeout: Option<u64>,
     request_timeout: Option<u64>,
     body_memory_mb: Option<u64>,
+    spool_dir: Option<PathBuf>,
+    spool_max_bytes: Option<u64>,
 }
 
 /// How logs are written.
@@ -137,6 +139,10 @@ pub struct Settings {
     pub retention_days: u32,
     /// Connection, time and body-memory bounds of the HTTP server.
     pub http_limits: crate::http::limits::HttpLimits,
+    /// Where deliveries wait while the database cannot take writes (`ACMIRROR_SPOOL_DIR`).
+    pub spool_dir: PathBuf,
+    /// Size limit of the spool in bytes; 0 disables it (`ACMIRROR_SPOOL_MAX_BYTES`).
+    pub spool_max_bytes: u64,
 }
 
 /// Reads the environment through a function so that tests need not mutate the process env.
@@ -308,6 +314,13 @@ impl Settings {
                 body_memory_mb: file.body_memory_mb,
             },
         )?;
+        let (spool_dir, spool_max_bytes) = crate::webhook::fallback::settings(
+            env,
+            file.spool_dir,
+            file.spool_max_bytes,
+            &database,
+            listen,
+        )?;
 
         Ok(Self {
             database,
@@ -323,6 +336,8 @@ impl Settings {
             tls,
             retention_days,
             http_limits,
+            spool_dir,
+            spool_max_bytes,
         })
     }
 }

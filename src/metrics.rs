@@ -30,6 +30,14 @@ pub struct Metrics {
     pub api_rate_limited: Counter,
     /// Mirror records repaired by reconciliation.
     pub records_repaired: Counter,
+    /// Deliveries written to the spool because the database could not take them.
+    pub deliveries_spooled: Counter,
+    /// Bytes the spool holds.
+    pub spool_bytes: Gauge,
+    /// Deliveries the spool holds.
+    pub spool_deliveries: Gauge,
+    /// Age in seconds of the oldest delivery in the spool (0 when empty).
+    pub spool_oldest_age_seconds: Gauge,
 }
 
 impl Default for Metrics {
@@ -54,6 +62,10 @@ impl Metrics {
             api_requests: Counter::default(),
             api_rate_limited: Counter::default(),
             records_repaired: Counter::default(),
+            deliveries_spooled: Counter::default(),
+            spool_bytes: Gauge::default(),
+            spool_deliveries: Gauge::default(),
+            spool_oldest_age_seconds: Gauge::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -110,6 +122,26 @@ impl Metrics {
             "reconcile_records_repaired",
             "Mirror records repaired by reconciliation",
             m.records_repaired.clone(),
+        );
+        registry.register(
+            "webhook_deliveries_spooled",
+            "Deliveries written to the local spool while the database could not take writes",
+            m.deliveries_spooled.clone(),
+        );
+        registry.register(
+            "spool_bytes",
+            "Bytes held in the local spool",
+            m.spool_bytes.clone(),
+        );
+        registry.register(
+            "spool_deliveries",
+            "Deliveries held in the local spool",
+            m.spool_deliveries.clone(),
+        );
+        registry.register(
+            "spool_oldest_age_seconds",
+            "Age of the oldest delivery in the local spool",
+            m.spool_oldest_age_seconds.clone(),
         );
         Self { registry, ..m }
     }

@@ -28,7 +28,7 @@ fn stored(conn: &mut DbConn, n: usize, received_at: NaiveDateTime, status: &str)
     let d = NewDelivery::from_body(body.into_bytes(), received_at);
     let id = match store::insert(conn, &d).expect("stored") {
         store::Stored::New(id) => id,
-        store::Stored::Duplicate(_) => panic!("bodies are distinct"),
+        other => panic!("bodies are distinct and the database is up: {other:?}"),
     };
     diesel::update(we::table.find(id))
         .set(we::status.eq(status))

@@ -7,6 +7,7 @@
 
 pub mod cached;
 pub mod capacity;
+pub mod health;
 pub mod meta;
 pub mod migrate;
 pub mod schema;

@@ -47,27 +47,34 @@ pub struct AppState {
     pub limits: limits::HttpLimits,
     /// Memory that request bodies in flight may hold, shared by all workers.
     pub body_budget: body::BodyBudget,
+    /// Whether the database takes writes, known fast.
+    pub health: crate::db::health::WriteHealth,
+    /// The spool, when enabled.
+    pub spool: Option<Arc<crate::webhook::spool::Spool>>,
 }
 
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().body("ok")
 }
 
+/// 200 only when the database takes a write now (a probe at most every couple of seconds,
+/// bounded to about 2 s) and the schema is current; otherwise 503 with the reason, which also
+/// says how many deliveries wait in the spool.
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let pool = state.pool.clone();
-    let ready = web::block(move || -> anyhow::Result<bool> {
-        let mut conn = pool.get()?;
-        Ok(!crate::db::migrate::has_pending(&mut conn)?)
-    })
-    .await;
-    match ready {
-        Ok(Ok(true)) => HttpResponse::Ok().body("ready"),
-        Ok(Ok(false)) => HttpResponse::ServiceUnavailable()
-            .body("the schema is not current; run `acmirror migrate`"),
-        Ok(Err(e)) => {
-            HttpResponse::ServiceUnavailable().body(format!("the database does not answer: {e}"))
+    match state.health.check().await {
+        Ok(()) => HttpResponse::Ok().body("ready"),
+        Err(why) => {
+            let spooled = state.spool.as_ref().map(|s| s.stats());
+            let body = match spooled {
+                Some(st) => format!(
+                    "not ready: {why}; deliveries are kept in the spool ({} waiting, {} bytes)",
+                    st.deliveries, st.bytes
+                ),
+                None => format!("not ready: {why}"),
+            };
+            tracing::warn!(reason = %why, "readiness: not ready");
+            HttpResponse::ServiceUnavailable().body(body)
         }
-        Err(e) => HttpResponse::ServiceUnavailable().body(format!("readiness check failed: {e}")),
     }
 }
 

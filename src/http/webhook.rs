@@ -85,10 +85,20 @@ async fn store(body: super::body::Body, state: web::Data<AppState>) -> HttpRespo
     let delivery = NewDelivery::from_body(bytes, received_at);
     let (event_type, parse_error) = (delivery.event_type.clone(), delivery.error.clone());
     match state.intake.store(delivery).await {
+        Ok(Stored::Spooled) => {
+            tracing::debug!(
+                event_type = event_type.as_deref().unwrap_or("-"),
+                "delivery spooled; it reaches the database when the database takes writes"
+            );
+            HttpResponse::Ok()
+                .insert_header(("X-Acmirror-Spooled", "1"))
+                .body("ok")
+        }
         Ok(stored) => {
             let (id, duplicate) = match stored {
                 Stored::New(id) => (id, false),
                 Stored::Duplicate(id) => (id, true),
+                Stored::Spooled => unreachable!("handled above"),
             };
             if let Some(why) = parse_error {
                 tracing::warn!(event_id = id, event_type = event_type.as_deref().unwrap_or("-"), reason = %why, "stored a delivery that cannot be parsed; replay it after a fix");

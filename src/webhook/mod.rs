@@ -4,5 +4,7 @@ pub mod apply;
 pub mod decode;
 pub mod event;
 pub mod retention;
+pub mod fallback;
+pub mod spool;
 pub mod store;
 pub mod worker;

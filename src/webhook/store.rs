@@ -5,11 +5,18 @@
 //! fsync), then answers each handler. So a delivery is durable before its 200, and the disk's
 //! flush rate caps transactions, not deliveries.
 //!
+//! When the database cannot take the batch (an error, or no connection within
+//! [`DB_WAIT`]), or is already known to be down, the batch goes to the local spool instead
+//! (appended and fsynced once) and the handlers are answered [`Stored::Spooled`]; the spool
+//! drains into the database when it is back (see [`super::fallback`]). Only when the spool
+//! cannot take it either is a delivery refused.
+//!
 //! Duplicates are found by the SHA-256 of the raw body under a unique index, inside the same
 //! insert (`ON CONFLICT … DO UPDATE SET deliveries = deliveries + 1`), so two identical
 //! deliveries racing on two replicas cannot both count as new.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use diesel::prelude::*;
 use sha2::{Digest, Sha256};
@@ -17,7 +24,9 @@ use tokio::sync::{mpsc, oneshot, Notify};
 
 use super::decode::decode;
 use super::event::Delivery;
+use super::spool::Spool;
 use crate::db::cached::Cached;
+use crate::db::health::WriteHealth;
 use crate::db::schema::webhook_events as we;
 use crate::db::{write_tx_retrying, DbConn, Pool, WriteGate};
 use crate::metrics::Metrics;
@@ -26,6 +35,11 @@ use crate::with_backend;
 
 /// Most deliveries committed in one transaction.
 const MAX_BATCH: usize = 2_000;
+/// Longest the writer waits for a database connection before spooling a batch.
+pub const DB_WAIT: Duration = Duration::from_secs(1);
+/// Longest the writer waits for a batch's commit before spooling it (a database that hangs
+/// rather than refuses). A commit that lands after this is deduplicated when the spool drains.
+const COMMIT_WAIT: Duration = Duration::from_secs(10);
 
 /// A delivery ready to be stored, with what could be read from it.
 #[derive(Debug, Clone)]
@@ -98,6 +112,8 @@ pub enum Stored {
     New(i64),
     /// A repeat of delivery `id`.
     Duplicate(i64),
+    /// On disk in the local spool; it reaches the database when the database takes writes.
+    Spooled,
 }
 
 /// Inserts one delivery (or counts a repeat) inside the caller's transaction.
@@ -156,16 +172,45 @@ pub struct Intake {
     tx: mpsc::Sender<Job>,
 }
 
+/// Where the writer stores deliveries.
+#[derive(Clone)]
+pub struct Sink {
+    /// Database pool.
+    pub pool: Pool,
+    /// Takes turns with the other writers on SQLite.
+    pub gate: WriteGate,
+    /// Write health, fed with every commit's outcome.
+    pub health: WriteHealth,
+    /// Where batches go while the database cannot take them; `None` disables spooling.
+    pub spool: Option<Arc<Spool>>,
+}
+
 impl Intake {
-    /// Starts the writer task. `applied` is notified after each commit.
+    /// Starts the writer task without a spool. `applied` is notified after each commit.
     pub fn start(
         pool: Pool,
         metrics: Arc<Metrics>,
         applied: Arc<Notify>,
         gate: WriteGate,
     ) -> (Self, tokio::task::JoinHandle<()>) {
+        let health = WriteHealth::new(pool.clone());
+        let sink = Sink {
+            pool,
+            gate,
+            health,
+            spool: None,
+        };
+        Self::start_with(sink, metrics, applied)
+    }
+
+    /// Starts the writer task. `applied` is notified after each commit.
+    pub fn start_with(
+        sink: Sink,
+        metrics: Arc<Metrics>,
+        applied: Arc<Notify>,
+    ) -> (Self, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(MAX_BATCH * 4);
-        let task = tokio::spawn(writer(pool, rx, metrics, applied, gate));
+        let task = tokio::spawn(writer(sink, rx, metrics, applied));
         (Self { tx }, task)
     }
 
@@ -183,11 +228,10 @@ impl Intake {
 
 /// Runs until every `Intake` handle is dropped and the queue is drained.
 async fn writer(
-    pool: Pool,
+    sink: Sink,
     mut rx: mpsc::Receiver<Job>,
     metrics: Arc<Metrics>,
     applied: Arc<Notify>,
-    gate: WriteGate,
 ) {
     while let Some(first) = rx.recv().await {
         let mut jobs = vec![first];
@@ -198,22 +242,46 @@ async fn writer(
             }
         }
         let deliveries: Vec<NewDelivery> = jobs.iter().map(|j| j.delivery.clone()).collect();
-        let pool = pool.clone();
-        let turn = gate.enter().await;
-        let result = tokio::task::spawn_blocking(move || commit_batch(&pool, &deliveries))
-            .await
-            .unwrap_or_else(|e| Err(StoreError(format!("the intake writer panicked: {e}"))));
-        drop(turn);
+        // Known down with a spool to fall back on: do not wait on the database again.
+        let known_down = sink.spool.is_some() && sink.health.down_reason().is_some();
+        let result = if known_down {
+            Err(StoreError("the database cannot take writes".into()))
+        } else {
+            let outcome = commit(&sink, deliveries.clone()).await;
+            match &outcome {
+                Ok(_) => sink.health.mark_ok(),
+                Err(e) => sink.health.mark_down(&e.0),
+            }
+            outcome
+        };
+        let result = match (result, &sink.spool) {
+            (Err(e), Some(spool)) => match spool_batch(spool, deliveries).await {
+                Ok(()) => {
+                    metrics.deliveries_spooled.inc_by(jobs.len() as u64);
+                    super::fallback::publish(spool, &metrics);
+                    Ok(vec![Stored::Spooled; jobs.len()])
+                }
+                Err(spool_err) => Err(StoreError(format!(
+                    "{e}; and the spool refused it: {spool_err}"
+                ))),
+            },
+            (other, _) => other,
+        };
         match result {
             Ok(stored) => {
+                let committed = stored.iter().any(|s| !matches!(s, Stored::Spooled));
                 for (job, s) in jobs.into_iter().zip(stored) {
-                    metrics.deliveries_received.inc();
+                    if !matches!(s, Stored::Spooled) {
+                        metrics.deliveries_received.inc();
+                    }
                     if matches!(s, Stored::Duplicate(_)) {
                         metrics.deliveries_duplicate.inc();
                     }
                     let _ = job.reply.send(Ok(s));
                 }
-                applied.notify_one();
+                if committed {
+                    applied.notify_one();
+                }
             }
             Err(e) => {
                 tracing::error!(error = %e, batch = jobs.len(), "failed to store deliveries");
@@ -225,8 +293,43 @@ async fn writer(
     }
 }
 
-fn commit_batch(pool: &Pool, deliveries: &[NewDelivery]) -> Result<Vec<Stored>, StoreError> {
-    let mut conn = pool.get().map_err(|e| StoreError(e.to_string()))?;
+/// Commits a batch to the database, giving up after [`COMMIT_WAIT`].
+async fn commit(sink: &Sink, deliveries: Vec<NewDelivery>) -> Result<Vec<Stored>, StoreError> {
+    let pool = sink.pool.clone();
+    let turn = sink.gate.enter().await;
+    let task = tokio::task::spawn_blocking(move || commit_batch(&pool, &deliveries));
+    let result = match tokio::time::timeout(COMMIT_WAIT, task).await {
+        Ok(joined) => {
+            joined.unwrap_or_else(|e| Err(StoreError(format!("the intake writer panicked: {e}"))))
+        }
+        Err(_) => Err(StoreError(format!(
+            "the database did not commit within {COMMIT_WAIT:?}"
+        ))),
+    };
+    drop(turn);
+    result
+}
+
+/// Appends a batch to the spool and fsyncs it.
+async fn spool_batch(spool: &Arc<Spool>, deliveries: Vec<NewDelivery>) -> Result<(), String> {
+    let spool = spool.clone();
+    tokio::task::spawn_blocking(move || {
+        let batch: Vec<_> = deliveries
+            .iter()
+            .map(|d| (d.received_at, d.body.as_slice()))
+            .collect();
+        spool.append(&batch)
+    })
+    .await
+    .map_err(|e| format!("the spool writer panicked: {e}"))?
+    .map_err(|e| e.to_string())
+}
+
+/// Inserts a batch in one transaction, waiting at most [`DB_WAIT`] for a connection.
+pub fn commit_batch(pool: &Pool, deliveries: &[NewDelivery]) -> Result<Vec<Stored>, StoreError> {
+    let mut conn = pool
+        .get_timeout(DB_WAIT)
+        .map_err(|e| StoreError(format!("no database connection within {DB_WAIT:?}: {e}")))?;
     // Inserting in hash order takes the unique-index locks in one global order, so replicas
     // committing overlapping batches (the same delivery sent to two of them) cannot deadlock.
     let mut order: Vec<usize> = (0..deliveries.len()).collect();

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod fixtures;
+pub mod private_pg;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -23,6 +24,8 @@ pub struct TestDb {
     pub url: String,
     _dir: Option<tempfile::TempDir>,
     pg: Option<(String, String)>,
+    /// Holds one spool directory per daemon started on this database.
+    spools: tempfile::TempDir,
 }
 
 impl TestDb {
@@ -37,6 +40,7 @@ impl TestDb {
                     url,
                     _dir: Some(dir),
                     pg: None,
+                    spools: tempfile::tempdir().expect("tempdir"),
                 }
             }
         }
@@ -61,6 +65,7 @@ impl TestDb {
             url,
             _dir: None,
             pg: Some((base.to_owned(), name)),
+            spools: tempfile::tempdir().expect("tempdir"),
         }
     }
 
@@ -69,9 +74,18 @@ impl TestDb {
         self.pg.is_some()
     }
 
-    /// Settings for a daemon on this database.
+    /// Settings for a daemon on this database, each call with a spool directory of its own
+    /// (replicas must not share one).
     pub fn settings(&self, extra: &[(&str, &str)]) -> Settings {
+        let spool = self
+            .spools
+            .path()
+            .join(format!("spool-{:016x}", rand::random::<u64>()));
         let mut env: HashMap<String, String> = HashMap::from([
+            (
+                "ACMIRROR_SPOOL_DIR".to_owned(),
+                spool.to_string_lossy().into_owned(),
+            ),
             ("ACMIRROR_DATABASE_URL".to_owned(), self.url.clone()),
             ("ACMIRROR_LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
             ("ACMIRROR_WEBHOOK_SECRET".to_owned(), SECRET.to_owned()),
