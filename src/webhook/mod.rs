@@ -3,5 +3,6 @@
 pub mod apply;
 pub mod decode;
 pub mod event;
+pub mod perstag;
 pub mod store;
 pub mod worker;
