@@ -259,6 +259,28 @@ async fn lossless_partial_webhooks_leave_no_differences() {
     w.reconcile(Mode::Full).await;
     w.sim.run_changes(400).await;
     let d = w.differences().await;
+    // The run did exercise both shapes.
+    let bodies: Vec<Vec<u8>> = w
+        .app
+        .with_conn(|c| we::table.select(we::body).load(c).expect("bodies"))
+        .await;
+    let bodies: Vec<String> = bodies
+        .into_iter()
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .collect();
+    let tagged = bodies
+        .iter()
+        .filter(|b| b.contains("contact%5Bfields%5D%5Bcompany%5D"))
+        .count();
+    let sparse = bodies
+        .iter()
+        .filter(|b| b.starts_with("type=open") || b.starts_with("type=click"))
+        .filter(|b| !b.contains("contact%5Bphone%5D") || !b.contains("contact%5Bfields%5D"))
+        .count();
+    assert!(
+        tagged > 10 && sparse > 5,
+        "{tagged} tagged, {sparse} sparse"
+    );
     assert!(
         d.is_empty(),
         "{} differences:\n{}",
