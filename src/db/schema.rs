@@ -23,6 +23,10 @@ diesel::table! {
         synced_at -> Timestamp,
         seen_run -> Nullable<BigInt>,
         tags_updated_at -> Nullable<Timestamp>,
+        email_updated_at -> Nullable<Timestamp>,
+        first_name_updated_at -> Nullable<Timestamp>,
+        last_name_updated_at -> Nullable<Timestamp>,
+        phone_updated_at -> Nullable<Timestamp>,
     }
 }
 

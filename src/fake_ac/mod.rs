@@ -21,9 +21,11 @@ mod clock;
 mod config;
 mod control;
 mod driver;
+mod edits;
 mod engine;
 mod generate;
 mod model;
+mod partial;
 mod query;
 mod rate;
 mod sender;
@@ -76,6 +78,7 @@ impl FakeAc {
         let routing = Routing {
             target: config.webhook_target.clone(),
             faults: config.webhook_faults.clone(),
+            partial_webhooks: config.realism.partial_webhooks,
         };
         let sender = Sender::start(
             shared.clone(),

@@ -42,6 +42,8 @@ const LIST_SCOPED: &[&str] = &["subscribe", "unsubscribe", "update", "open", "cl
 pub(crate) struct Routing {
     pub target: Option<String>,
     pub faults: WebhookFaults,
+    /// Sends partial bodies ([`super::partial`]).
+    pub partial_webhooks: bool,
 }
 
 /// Counts events and deliveries not yet finished, so that `flush` can wait for them.
@@ -160,7 +162,16 @@ impl Dispatcher {
     async fn run(mut self, mut rx: mpsc::Receiver<Outgoing>) {
         while let Some(out) = rx.recv().await {
             let (targets, faults) = self.route(&out);
-            let body = Arc::new(out.body);
+            let partial = self
+                .routing
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .partial_webhooks;
+            let body = match partial {
+                true => super::partial::reshape(out.kind, &out.body, &mut self.rng),
+                false => out.body,
+            };
+            let body = Arc::new(body);
             for target in targets {
                 self.deliver(target, body.clone(), &faults).await;
             }

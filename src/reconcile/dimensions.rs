@@ -53,15 +53,23 @@ pub async fn refresh(pool: &Pool, client: &ApiClient) -> anyhow::Result<usize> {
             })
             .collect();
         let mut conn = pool.get()?;
-        let changed = write_tx(&mut conn, |c| {
-            Ok::<_, diesel::result::Error>(
-                dimensions::upsert_tag_ids(c, &tag_rows)?
-                    + dimensions::upsert_fields(c, &field_rows)?
-                    + dimensions::upsert_lists(c, &list_rows)?
-                    + dimensions::upsert_pipelines(c, &pipeline_rows)?
-                    + dimensions::upsert_stages(c, &stage_rows)?,
-            )
+        let (changed, requeued) = write_tx(&mut conn, |c| {
+            let changed = dimensions::upsert_tag_ids(c, &tag_rows)?
+                + dimensions::upsert_fields(c, &field_rows)?
+                + dimensions::upsert_lists(c, &list_rows)?
+                + dimensions::upsert_pipelines(c, &pipeline_rows)?
+                + dimensions::upsert_stages(c, &stage_rows)?;
+            // The custom fields are current now: deliveries that named a field by a tag the
+            // mirror did not know yet get another chance.
+            let requeued = crate::webhook::perstag::requeue_unknown_tags(c)?;
+            Ok::<_, diesel::result::Error>((changed, requeued))
         })?;
+        if requeued > 0 {
+            tracing::info!(
+                deliveries = requeued,
+                "custom fields refreshed; deliveries with unknown personalisation tags queued again"
+            );
+        }
         Ok(changed)
     })
     .await?

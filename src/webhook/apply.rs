@@ -6,7 +6,7 @@ use diesel::QueryResult;
 
 use super::event::{ContactBlock, DealBlock, Delivery};
 use crate::db::DbConn;
-use crate::mirror::contacts::{self, ContactState, ContactStub};
+use crate::mirror::contacts::{self, ContactState, ContactStub, Present};
 use crate::mirror::deals::{self, DealState, TaskState};
 use crate::mirror::dimensions::{self, Stage};
 use crate::mirror::{tags, values, SourceTime};
@@ -29,6 +29,9 @@ pub enum ApplyError {
     /// Neither a `type` nor a contact block: not an ActiveCampaign webhook body.
     #[error("no `type` and no contact block: this is not an ActiveCampaign webhook body")]
     NotAWebhook,
+    /// Custom fields keyed by personalisation tags that no known field has.
+    #[error("{}", super::perstag::unknown_reason(.0))]
+    UnknownFieldTags(Vec<String>),
     /// The database refused a write.
     #[error("database: {0}")]
     Db(#[from] diesel::result::Error),
@@ -176,9 +179,16 @@ pub fn apply(
     Ok(Outcome::Applied)
 }
 
-/// The scalar state a contact block carries as of the delivery's time.
-fn contact_state(c: &ContactBlock, at: SourceTime) -> ContactState {
-    ContactState {
+/// The scalar state a contact block carries as of the delivery's time, and which of its keys
+/// the block carried: an absent key leaves the stored value alone.
+fn contact_state(c: &ContactBlock, at: SourceTime) -> (ContactState, Present) {
+    let present = Present {
+        email: c.email.is_some(),
+        first_name: c.first_name.is_some(),
+        last_name: c.last_name.is_some(),
+        phone: c.phone.is_some(),
+    };
+    let state = ContactState {
         id: c.id,
         email: c.email.clone(),
         first_name: c.first_name.clone(),
@@ -186,7 +196,8 @@ fn contact_state(c: &ContactBlock, at: SourceTime) -> ContactState {
         phone: c.phone.clone(),
         created_at: None,
         source_time: at,
-    }
+    };
+    (state, present)
 }
 
 fn apply_contact(
@@ -194,12 +205,14 @@ fn apply_contact(
     c: &ContactBlock,
     at: SourceTime,
     now: SourceTime,
-) -> QueryResult<()> {
-    let state = contact_state(c, at);
-    contacts::upsert(conn, &[state], now)?;
+) -> Result<(), ApplyError> {
+    // Resolved first: a delivery with an unknown tag fails before it writes anything.
+    let tagged = super::perstag::resolve(conn, &c.tagged_fields)?;
+    contacts::upsert_partial(conn, &[contact_state(c, at)], now)?;
     let fields: Vec<_> = c
         .fields
         .iter()
+        .chain(&tagged)
         .map(|(f, v)| (c.id, *f, v.clone(), at))
         .collect();
     values::upsert_field_values(conn, &fields)?;
@@ -249,8 +262,7 @@ fn apply_deal(
 ) -> QueryResult<()> {
     match (&d.contact, deal.contact_id) {
         (Some(c), _) => {
-            let state = contact_state(c, at);
-            contacts::upsert(conn, &[state], now)?;
+            contacts::upsert_partial(conn, &[contact_state(c, at)], now)?;
         }
         (None, Some(contact_id)) => {
             let stub = ContactStub {

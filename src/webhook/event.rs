@@ -42,8 +42,11 @@ pub struct ContactBlock {
     pub phone: Option<String>,
     /// `contact[tags]` as sent (`", "`-joined names); `None` when the key is absent.
     pub tags: Option<String>,
-    /// `contact[fields][<numeric id>]` values; keys that are not ids are skipped.
+    /// `contact[fields][<numeric id>]` values.
     pub fields: Vec<(i64, String)>,
+    /// `contact[fields][<personalisation tag>]` values (automation-style keys), the tag in
+    /// lower case; resolved against the known fields when applied.
+    pub tagged_fields: Vec<(String, String)>,
 }
 
 /// The deal block (`deal[...]`).
@@ -221,15 +224,22 @@ fn contact_block(body: &FormBody) -> Result<Option<ContactBlock>, ParseError> {
     let Some(id) = id("contact[id]", node.get(&["id"]))? else {
         return Ok(None);
     };
-    let fields = node
+    let mut fields = Vec::new();
+    let mut tagged_fields = Vec::new();
+    for (key, v) in node
         .at(&["fields"])
-        .map(|f| {
-            f.children
-                .iter()
-                .filter_map(|(k, v)| Some((k.parse::<i64>().ok()?, v.value.clone()?)))
-                .collect()
-        })
-        .unwrap_or_default();
+        .map(|f| f.children.iter())
+        .into_iter()
+        .flatten()
+    {
+        let Some(value) = v.value.clone() else {
+            continue;
+        };
+        match key.parse::<i64>() {
+            Ok(field_id) => fields.push((field_id, value)),
+            Err(_) => tagged_fields.push((key.to_lowercase(), value)),
+        }
+    }
     Ok(Some(ContactBlock {
         id,
         email: text(node, "email"),
@@ -238,6 +248,7 @@ fn contact_block(body: &FormBody) -> Result<Option<ContactBlock>, ParseError> {
         phone: text(node, "phone"),
         tags: text(node, "tags"),
         fields,
+        tagged_fields,
     }))
 }
 
@@ -464,11 +475,32 @@ mod tests {
     fn automation_bodies_have_no_type() {
         let d = parse("contact[id]=903&contact[email]=ivan%40grozny.me&contact[fields][eula]=%7C%7CYes%7C%7C&seriesid=22");
         assert_eq!(d.event_type, None);
+    }
+
+    #[test]
+    fn field_keys_by_tag_are_kept_apart_from_ids_in_lower_case() {
+        let d = parse("type=update&contact[id]=9&contact[fields][3]=x&contact[fields][UTM_Source]=ads&contact[fields][eula]=");
+        let c = d.contact.expect("contact block");
+        assert_eq!(c.fields, vec![(3, "x".to_owned())]);
+        let mut tagged = c.tagged_fields;
+        tagged.sort();
         assert_eq!(
-            d.contact.map(|c| c.fields.len()),
-            Some(0),
-            "non-numeric field keys are skipped"
+            tagged,
+            vec![
+                ("eula".to_owned(), String::new()),
+                ("utm_source".to_owned(), "ads".to_owned())
+            ]
         );
+    }
+
+    #[test]
+    fn absent_keys_are_none_and_empty_keys_are_empty() {
+        let d = parse("type=bounce&contact[id]=9&contact[email]=a%40b.c&contact[phone]=");
+        let c = d.contact.expect("contact block");
+        assert_eq!(c.phone.as_deref(), Some(""));
+        assert_eq!(c.first_name, None);
+        assert_eq!(c.last_name, None);
+        assert_eq!(c.tags, None);
     }
 
     #[test]

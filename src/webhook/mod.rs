@@ -3,8 +3,9 @@
 pub mod apply;
 pub mod decode;
 pub mod event;
-pub mod retention;
 pub mod fallback;
+pub mod perstag;
+pub mod retention;
 pub mod spool;
 pub mod store;
 pub mod worker;
