@@ -25,6 +25,7 @@ mod request;
 mod retry;
 mod stats;
 mod throttle;
+pub mod time;
 mod webhooks;
 
 #[cfg(test)]
