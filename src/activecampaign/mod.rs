@@ -26,6 +26,7 @@ mod retry;
 mod stats;
 mod throttle;
 pub mod time;
+mod upstream_clock;
 mod webhooks;
 
 #[cfg(test)]
