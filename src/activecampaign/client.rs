@@ -4,6 +4,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
@@ -12,6 +14,7 @@ use super::error::ApiError;
 use super::retry::RetryPolicy;
 use super::stats::{ApiStats, StatsSnapshot};
 use super::throttle::Throttle;
+use super::upstream_clock::UpstreamClock;
 
 /// Requests per second when `ACMIRROR_AC_RATE_LIMIT` is not set: below the account's 5/s so
 /// that other integrations keep working.
@@ -62,6 +65,8 @@ pub(crate) struct Inner {
     pub(crate) throttle: Throttle,
     pub(crate) stats: ApiStats,
     pub(crate) retry: RetryPolicy,
+    /// ActiveCampaign's clock, learnt from response `Date` headers.
+    pub(crate) upstream: UpstreamClock,
 }
 
 impl fmt::Debug for ApiClient {
@@ -96,6 +101,7 @@ impl ApiClient {
                 throttle,
                 stats: ApiStats::default(),
                 retry,
+                upstream: UpstreamClock::default(),
             }),
         })
     }
@@ -103,6 +109,19 @@ impl ApiClient {
     /// The normalised API root, ending in `/api/3/`.
     pub fn base_url(&self) -> &Url {
         &self.inner.base
+    }
+
+    /// ActiveCampaign's current time, from the offset of its clock that response `Date`
+    /// headers showed (the host's time before the first response). Versions of what the API
+    /// shows must come from this clock, never the host's: the two may be minutes apart.
+    pub fn upstream_now(&self) -> DateTime<Utc> {
+        self.inner.upstream.now()
+    }
+
+    /// How far ActiveCampaign's clock is ahead of the host's (negative: behind), once a
+    /// response has shown it.
+    pub fn upstream_offset(&self) -> Option<chrono::Duration> {
+        self.inner.upstream.offset()
     }
 
     /// Counters of everything this client (and its clones) sent and received so far.

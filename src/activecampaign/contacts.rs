@@ -89,6 +89,9 @@ pub struct ContactsPage {
     pub last_id: Option<i64>,
     /// True when this page was short, i.e. there is no next page.
     pub is_last: bool,
+    /// When ActiveCampaign served the page, by its own clock (the response's `Date`): the
+    /// page shows every contact as it was at about that time.
+    pub served_at: DateTime<Utc>,
 }
 
 impl ApiClient {
@@ -106,7 +109,7 @@ impl ApiClient {
             .param("limit", PAGE_SIZE)
             .param("include", INCLUDE)
             .updated_after(updated_after);
-        let raw: RawContacts = self.fetch(call).await?;
+        let (raw, served_at): (RawContacts, _) = self.fetch_dated(call).await?;
         let total = raw.meta.total;
         let (contacts, tags) = raw.sideloads.attach(raw.contacts);
         if let Some(stray) = contacts.iter().find(|c| c.id <= after_id) {
@@ -123,6 +126,7 @@ impl ApiClient {
             contacts,
             tags,
             total,
+            served_at,
         })
     }
 

@@ -70,6 +70,8 @@ pub struct DealsPage {
     pub offset: u64,
     /// True when this page was short, i.e. there is no next page.
     pub is_last: bool,
+    /// When ActiveCampaign served the page, by its own clock (the response's `Date`).
+    pub served_at: DateTime<Utc>,
 }
 
 impl DealsPage {
@@ -92,12 +94,13 @@ impl ApiClient {
             .param("orders[cdate]", "ASC")
             .page(offset)
             .updated_after(updated_after);
-        let raw: RawDeals = self.fetch(call).await?;
+        let (raw, served_at): (RawDeals, _) = self.fetch_dated(call).await?;
         Ok(DealsPage {
             is_last: raw.deals.len() < PAGE_SIZE,
             total: raw.meta.total,
             deals: raw.deals,
             offset,
+            served_at,
         })
     }
 

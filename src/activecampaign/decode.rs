@@ -5,8 +5,10 @@
 //! every variant seen in real traffic, so that a new quirk degrades one value instead of
 //! failing a whole page.
 
-use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use chrono_tz::America::Chicago;
+
+use super::time;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
@@ -105,66 +107,24 @@ pub(crate) fn text_list<'de, D: Deserializer<'de>>(de: D) -> Result<Vec<String>,
     })
 }
 
-/// A timestamp in any of the API's styles; see [`parse_timestamp`].
+/// A timestamp in any of the API's styles (see [`super::time`]); an unreadable one is logged
+/// and treated as absent, so that one odd value does not fail a page.
 pub(crate) fn timestamp<'de, D: Deserializer<'de>>(
     de: D,
 ) -> Result<Option<DateTime<Utc>>, D::Error> {
     Ok(match Value::deserialize(de)? {
-        Value::String(s) => {
-            let parsed = parse_timestamp(&s);
-            if parsed.is_none() && !is_blank_date(&s) {
-                tracing::warn!(value = %s, "unreadable ActiveCampaign timestamp treated as absent");
-            }
-            parsed
-        }
+        Value::String(s) => time::parse(&s).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "unreadable ActiveCampaign timestamp treated as absent");
+            None
+        }),
         _ => None,
     })
 }
 
-fn is_blank_date(s: &str) -> bool {
-    let s = s.trim();
-    s.is_empty() || s.starts_with("0000-00-00")
-}
-
-/// Parses the timestamp styles the API uses:
-/// - ISO-8601 with an offset (`2026-05-28T03:05:54-05:00`, also `-0500` and `Z`): exact;
-/// - zone-less `YYYY-MM-DD HH:MM:SS` (or with a `T`): account-local wall time, read as
-///   America/Chicago, the zone every recorded example carries;
-/// - a bare `YYYY-MM-DD`: midnight America/Chicago;
-/// - `0000-00-00`, `0000-00-00 00:00:00`, empty: `None`.
+/// Parses a timestamp in any of ActiveCampaign's styles (see [`super::time`]); `None` for
+/// blank, zero and unreadable values.
 pub fn parse_timestamp(raw: &str) -> Option<DateTime<Utc>> {
-    let s = raw.trim();
-    if is_blank_date(s) {
-        return None;
-    }
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Some(t.with_timezone(&Utc));
-    }
-    for format in ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z"] {
-        if let Ok(t) = DateTime::parse_from_str(s, format) {
-            return Some(t.with_timezone(&Utc));
-        }
-    }
-    for format in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"] {
-        if let Ok(naive) = NaiveDateTime::parse_from_str(s, format) {
-            return chicago_to_utc(naive);
-        }
-    }
-    let date = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
-    chicago_to_utc(date.and_hms_opt(0, 0, 0)?)
-}
-
-/// Reads a Chicago wall time. In the autumn overlap the earlier instant is taken; a time in
-/// the spring gap cannot have been written by a clock in that zone, so it is read one hour
-/// later, as the clock itself would have shown it.
-fn chicago_to_utc(naive: NaiveDateTime) -> Option<DateTime<Utc>> {
-    match Chicago.from_local_datetime(&naive) {
-        LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => Some(t.with_timezone(&Utc)),
-        LocalResult::None => Chicago
-            .from_local_datetime(&(naive + chrono::Duration::hours(1)))
-            .earliest()
-            .map(|t| t.with_timezone(&Utc)),
-    }
+    time::parse(raw).ok().flatten()
 }
 
 /// Formats a `filters[updated_after]` / `filters[created_after]` value.

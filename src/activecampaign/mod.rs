@@ -25,6 +25,8 @@ mod request;
 mod retry;
 mod stats;
 mod throttle;
+pub mod time;
+mod upstream_clock;
 mod webhooks;
 
 #[cfg(test)]

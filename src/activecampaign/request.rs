@@ -3,6 +3,7 @@
 use std::error::Error as _;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use url::Url;
@@ -10,6 +11,7 @@ use url::Url;
 use super::client::ApiClient;
 use super::error::{message_suffix, ApiError};
 use super::retry::{classify, StatusClass};
+use super::upstream_clock::date_header;
 
 /// One logical API call, which may take several requests. Deliberately not `Debug`: its query
 /// or body may carry the webhook URL with the mirror's secret.
@@ -91,6 +93,9 @@ type Decoder<T> = fn(&[u8]) -> Result<T, serde_json::Error>;
 struct Reply {
     status: StatusCode,
     retry_after: Option<Duration>,
+    /// When ActiveCampaign's clock says it answered: the `Date` header, or the client's
+    /// estimate of that clock when the header is missing.
+    served_at: DateTime<Utc>,
     body: Vec<u8>,
 }
 
@@ -116,15 +121,42 @@ impl ApiClient {
     ) -> Result<Option<T>, ApiError> {
         self.execute(&call, |body| serde_json::from_slice(body))
             .await
+            .map(|(value, _)| value)
+    }
+
+    /// Like [`ApiClient::fetch`], also returning when ActiveCampaign served the answer, by its
+    /// own clock (see [`Reply::served_at`]).
+    pub(crate) async fn fetch_dated<T: DeserializeOwned>(
+        &self,
+        call: Call,
+    ) -> Result<(T, DateTime<Utc>), ApiError> {
+        let path = call.path.clone();
+        let method = call.method.clone();
+        match self
+            .execute(&call, |body| serde_json::from_slice(body))
+            .await?
+        {
+            (Some(value), served_at) => Ok((value, served_at)),
+            (None, _) => Err(ApiError::Rejected {
+                method: method.to_string(),
+                path: self.display_path(&path),
+                status: 404,
+                message: ": not found".to_owned(),
+            }),
+        }
     }
 
     /// Sends `call` ignoring any 2xx body; `Ok(false)` on 404.
     pub(crate) async fn send_ignoring_body(&self, call: Call) -> Result<bool, ApiError> {
-        let done = self.execute(&call, |_| Ok(())).await?;
+        let (done, _) = self.execute(&call, |_| Ok(())).await?;
         Ok(done.is_some())
     }
 
-    async fn execute<T>(&self, call: &Call, decode: Decoder<T>) -> Result<Option<T>, ApiError> {
+    async fn execute<T>(
+        &self,
+        call: &Call,
+        decode: Decoder<T>,
+    ) -> Result<(Option<T>, DateTime<Utc>), ApiError> {
         let url = self.url_for(call);
         let mut auth_failures = 0;
         let mut attempt = 0;
@@ -134,7 +166,7 @@ impl ApiClient {
             self.inner.stats.request_sent();
             let retry = match self.send_once(call, &url).await {
                 Ok(reply) => match self.judge(&reply, decode, &mut auth_failures) {
-                    Step::Done(value) => return Ok(value),
+                    Step::Done(value) => return Ok((value, reply.served_at)),
                     Step::Fail(error) => return Err(error.at(call.method.as_str(), url.path())),
                     Step::Retry(retry) => retry,
                 },
@@ -201,6 +233,13 @@ impl ApiClient {
         let response = request.send().await?;
         let status = response.status();
         let retry_after = self.inner.retry.retry_after(response.headers());
+        let served_at = match date_header(response.headers()) {
+            Some(date) => {
+                self.inner.upstream.observe(date, chrono::Utc::now());
+                date
+            }
+            None => self.inner.upstream.now(),
+        };
         tracing::debug!(
             method = %call.method, path = url.path(), status = status.as_u16(),
             "ActiveCampaign response"
@@ -209,6 +248,7 @@ impl ApiClient {
         Ok(Reply {
             status,
             retry_after,
+            served_at,
             body,
         })
     }
@@ -328,6 +368,7 @@ mod tests {
         Reply {
             status: StatusCode::from_u16(status).expect("valid status"),
             retry_after: retry_after.map(Duration::from_secs),
+            served_at: Utc::now(),
             body: b"{}".to_vec(),
         }
     }

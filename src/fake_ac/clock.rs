@@ -2,13 +2,78 @@
 //!
 //! Records keep Unix seconds; the wire shows America/Chicago wall time with its offset
 //! (`2026-05-28T03:05:54-05:00`) or the same wall time without a zone (`2026-05-28 03:05:54`).
+//!
+//! The simulated service keeps its own clock ([`Clock`]), which may run ahead of or behind the
+//! host's ([`Realism::clock_skew_secs`](super::Realism)): every time it writes (record dates,
+//! webhook `date_time`, the HTTP `Date` header) comes from that clock, as every time the real
+//! service writes comes from ActiveCampaign's clock, not the mirror's.
 
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderValue, DATE};
+use actix_web::middleware::Next;
+use actix_web::web;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::America::Chicago;
 
-/// The current time in whole seconds.
+use super::shared::Shared;
+
+/// The host's current time in whole seconds.
 pub(crate) fn now_secs() -> i64 {
     Utc::now().timestamp()
+}
+
+/// The simulated service's clock: the host's, shifted by a fixed number of seconds.
+#[derive(Debug, Default)]
+pub(crate) struct Clock {
+    skew_secs: AtomicI64,
+}
+
+impl Clock {
+    /// A clock `skew_secs` ahead of the host's (behind when negative).
+    pub(crate) fn new(skew_secs: i64) -> Self {
+        Clock {
+            skew_secs: AtomicI64::new(skew_secs),
+        }
+    }
+
+    /// Moves the clock to `skew_secs` off the host's.
+    pub(crate) fn set_skew(&self, skew_secs: i64) {
+        self.skew_secs.store(skew_secs, Ordering::Relaxed);
+    }
+
+    /// The service's current time in whole seconds.
+    pub(crate) fn now_secs(&self) -> i64 {
+        now_secs() + self.skew_secs.load(Ordering::Relaxed)
+    }
+
+    /// The service's current time as an HTTP `Date` (`Thu, 03 Dec 2026 10:17:23 GMT`).
+    pub(crate) fn http_date(&self) -> String {
+        Utc.timestamp_opt(self.now_secs(), 0)
+            .single()
+            .unwrap_or_default()
+            .format("%a, %d %b %Y %H:%M:%S GMT")
+            .to_string()
+    }
+}
+
+/// Middleware: dates every API response by the service's clock, taken when the response is
+/// ready (after the handler read the account), as a real server does. actix-web keeps a
+/// `Date` the application set instead of writing the host's.
+pub(crate) async fn date_header(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let shared = req.app_data::<web::Data<Shared>>().cloned();
+    let mut res = next.call(req).await?;
+    if let Some(shared) = shared {
+        if let Ok(value) = HeaderValue::from_str(&shared.clock.http_date()) {
+            res.headers_mut().insert(DATE, value);
+        }
+    }
+    Ok(res)
 }
 
 /// The time a record changes at when it changes now: strictly after its previous change, so
@@ -84,6 +149,20 @@ mod tests {
         let day = parse_filter_time("2026-05-28").expect("date");
         assert_eq!(iso(day), "2026-05-28T00:00:00-05:00");
         assert_eq!(parse_filter_time("yesterday"), None);
+    }
+
+    #[test]
+    fn the_service_clock_runs_off_the_host_by_the_skew() {
+        // Generous bounds: only the skew is under test, not the speed of the machine.
+        let within = |t: i64, host: i64, skew: i64| (host + skew..host + skew + 60).contains(&t);
+        let (behind, ahead) = (Clock::new(-600), Clock::new(600));
+        let host = now_secs();
+        assert!(within(behind.now_secs(), host, -600));
+        assert!(within(ahead.now_secs(), host, 600));
+        let date = DateTime::parse_from_rfc2822(&ahead.http_date()).expect("an HTTP date");
+        assert!(within(date.timestamp(), host, 600));
+        ahead.set_skew(0);
+        assert!(within(ahead.now_secs(), host, 0));
     }
 
     #[test]

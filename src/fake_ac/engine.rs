@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use super::clock::now_secs;
 use super::driver::Driver;
 use super::sender::{Outgoing, Sender};
 use super::shared::Shared;
@@ -45,7 +44,7 @@ impl Engine {
         let event = {
             let mut driver = self.driver.lock().unwrap_or_else(|e| e.into_inner());
             let mut acct = self.shared.account();
-            driver.step(&mut acct, now_secs())
+            driver.step(&mut acct, self.shared.clock.now_secs())
         };
         bump(&self.shared.stats.changes);
         slot.send(Outgoing::from(&event));
@@ -81,7 +80,8 @@ impl Engine {
 
     /// Adds `n` contacts the way a CSV import does: no webhooks.
     pub(crate) fn bulk_import(&self, n: u64) -> RangeInclusive<i64> {
-        let ids = self.shared.account().import(n as i64, now_secs());
+        let now = self.shared.clock.now_secs();
+        let ids = self.shared.account().import(n as i64, now);
         self.shared
             .stats
             .contacts_imported

@@ -62,7 +62,10 @@ impl FakeAc {
     /// Generates the account, binds the listener and starts serving and delivering.
     /// Must be called inside a tokio runtime.
     pub async fn start(config: FakeAcConfig) -> anyhow::Result<FakeAcHandle> {
-        let anchor = config.epoch.map_or_else(clock::now_secs, |t| t.timestamp());
+        let skew = config.realism.clock_skew_secs;
+        let anchor = config
+            .epoch
+            .map_or_else(|| clock::Clock::new(skew).now_secs(), |t| t.timestamp());
         let shape = DealShape {
             contacts: config.contacts as i64,
             deals: config.deals as i64,
@@ -75,6 +78,7 @@ impl FakeAc {
             config.rate_limit,
             config.api_faults.clone(),
         ));
+        shared.clock.set_skew(skew);
         let routing = Routing {
             target: config.webhook_target.clone(),
             faults: config.webhook_faults.clone(),

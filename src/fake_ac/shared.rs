@@ -5,6 +5,7 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
+use super::clock::Clock;
 use super::config::ApiFaults;
 use super::rate::RateLimiter;
 use super::state::Account;
@@ -21,6 +22,8 @@ pub(crate) struct Shared {
     pub stats: Counters,
     pub limiter: RateLimiter,
     pub faults: Mutex<FaultState>,
+    /// The service's clock, which every time the simulator writes comes from.
+    pub clock: Clock,
 }
 
 /// The API fault settings and the state of a 503 burst in progress.
@@ -46,6 +49,7 @@ impl Shared {
                 burst_left: 0,
                 rng: StdRng::seed_from_u64(seed ^ 0x000f_a017),
             }),
+            clock: Clock::default(),
         }
     }
 

@@ -17,6 +17,15 @@ const MASS_DELETE_ROWS: usize = 100;
 /// candidates are confirmed one by one (a 404) when there are no more than this many.
 const VERIFY_DEALS_UP_TO: usize = 200;
 
+/// The version of a deletion mark: ActiveCampaign's time at the end of the pass, by its own
+/// clock. The record vanished before the page that should have shown it was read, so this is
+/// never earlier than the deletion; a delivery dated before it is older than the deletion and
+/// cannot revive the row. The host's clock could be minutes off either way: behind, it would
+/// let stale deliveries revive deleted rows; ahead, it would outrank records read later.
+fn upstream_now(rec: &Reconciler) -> NaiveDateTime {
+    rec.client.upstream_now().naive_utc()
+}
+
 fn guard(table: &str, candidates: usize, live: i64, allow: bool) -> anyhow::Result<()> {
     let too_many =
         candidates > MASS_DELETE_ROWS && (candidates as f64) > MASS_DELETE_SHARE * live as f64;
@@ -40,6 +49,7 @@ pub async fn detect(
     if req.covers(Only::Contacts) {
         let pool = rec.pool.clone();
         let allow = req.allow_mass_delete;
+        let gone_as_of = upstream_now(rec);
         marked += tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
             let mut conn = pool.get()?;
             let unseen = contacts::unseen(&mut conn, run_id, started_at)?;
@@ -49,9 +59,9 @@ pub async fn detect(
                 contacts::count_live(&mut conn)?,
                 allow,
             )?;
-            let at = now();
+            let now = now();
             Ok(write_tx(&mut conn, |c| {
-                contacts::mark_deleted(c, &unseen, at, at)
+                contacts::mark_deleted(c, &unseen, gone_as_of, now)
             })?)
         })
         .await??;
@@ -96,12 +106,13 @@ async fn detect_deals(
         gone = unseen;
     }
     let pool = rec.pool.clone();
+    let as_of = upstream_now(rec);
     tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
         let mut conn = pool.get()?;
-        let at = now();
+        let now = now();
         Ok(write_tx(&mut conn, |c| {
-            pages::apply_deals(c, &found, at, Some(run_id), at)?;
-            deals::mark_deleted(c, &gone, at, at)
+            pages::apply_deals(c, &found, as_of, Some(run_id), now)?;
+            deals::mark_deleted(c, &gone, as_of, now)
         })?)
     })
     .await?

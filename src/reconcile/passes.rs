@@ -11,11 +11,21 @@ use crate::activecampaign::StatsSnapshot;
 use crate::db::{write_tx_retrying, DbConn};
 use crate::mirror::{contacts, deals, now};
 
-/// The version for undated parts of a page: request time less a second.
-fn as_of(requested_at: DateTime<Utc>) -> NaiveDateTime {
-    let secs = requested_at.timestamp() - 1;
+/// The version for undated parts of a page (tag sets, memberships, values without a time of
+/// their own): the second before ActiveCampaign served it, by ActiveCampaign's clock (the
+/// response's `Date`), never the host's, which may be minutes off.
+///
+/// `Date` has one-second resolution and is written when the response is ready, at or just
+/// after the read. A change made after the read is dated at least the read's second, which
+/// is at least `Date` less one second, so its webhook is never older than this version and
+/// wins (equal times: the later arrival wins; a strictly later one wins in any order). A
+/// change made two or more seconds before `Date` is older and loses; one made within the
+/// second before the read may still win, which at worst re-applies a state a moment older
+/// than the page's until the next run, and never drops a change.
+fn as_of(served_at: DateTime<Utc>) -> NaiveDateTime {
+    let secs = served_at.timestamp() - 1;
     DateTime::from_timestamp(secs, 0)
-        .unwrap_or(requested_at)
+        .unwrap_or(served_at)
         .naive_utc()
 }
 
@@ -122,18 +132,17 @@ impl PreparedRun {
         let fetch = |after: i64| {
             let client = client.clone();
             async move {
-                let requested_at = Utc::now();
                 let page = client
                     .contacts_page(after, since)
                     .await
                     .context("Failed to read contacts from the API")?;
-                Ok::<_, anyhow::Error>((requested_at, page))
+                Ok::<_, anyhow::Error>((page.served_at, page))
             }
         };
         let mut next = fetch(self.checkpoint.contacts_after).await?;
         loop {
-            let (requested_at, page) = next;
-            let at = as_of(requested_at);
+            let (served_at, page) = next;
+            let at = as_of(served_at);
             self.checkpoint.contacts_after = page.last_id.unwrap_or(self.checkpoint.contacts_after);
             self.counters.fetched += page.contacts.len() as i64;
             let (is_last, total, after) = (
@@ -183,14 +192,13 @@ impl PreparedRun {
         let seen = (self.req.mode == Mode::Full).then_some(self.run_id);
         let mut done = 0u64;
         loop {
-            let requested_at = Utc::now();
             let page = self
                 .rec
                 .client
                 .deals_page(self.checkpoint.deals_offset, since)
                 .await
                 .context("Failed to read deals from the API")?;
-            let at = as_of(requested_at);
+            let at = as_of(page.served_at);
             self.checkpoint.deals_offset = page
                 .next_offset()
                 .unwrap_or(self.checkpoint.deals_offset + page.deals.len() as u64);
@@ -222,7 +230,6 @@ impl PreparedRun {
         base: i64,
     ) -> anyhow::Result<()> {
         for id in self.req.contacts.clone() {
-            let requested_at = Utc::now();
             let found = self
                 .rec
                 .client
@@ -230,7 +237,7 @@ impl PreparedRun {
                 .await
                 .with_context(|| format!("Failed to read contact {id}"))?;
             self.counters.fetched += i64::from(found.is_some());
-            let at = as_of(requested_at);
+            let at = as_of(self.rec.client.upstream_now());
             self.commit(
                 move |c| match &found {
                     Some(contact) => Ok((
@@ -252,7 +259,6 @@ impl PreparedRun {
             .await?;
         }
         for id in self.req.deals.clone() {
-            let requested_at = Utc::now();
             let found = self
                 .rec
                 .client
@@ -260,7 +266,7 @@ impl PreparedRun {
                 .await
                 .with_context(|| format!("Failed to read deal {id}"))?;
             self.counters.fetched += i64::from(found.is_some());
-            let at = as_of(requested_at);
+            let at = as_of(self.rec.client.upstream_now());
             self.commit(
                 move |c| match &found {
                     Some(deal) => Ok((

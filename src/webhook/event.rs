@@ -5,8 +5,6 @@
 //! units in `deal[value_raw]` and are turned into cents (never from the display string
 //! `deal[value]`, which has thousands separators).
 
-use chrono::{DateTime, NaiveDateTime, TimeZone};
-
 use super::decode::{FormBody, Node};
 use crate::mirror::SourceTime;
 
@@ -150,33 +148,16 @@ fn short(s: &str) -> String {
     format!("{cut:?}")
 }
 
-/// ActiveCampaign's zone for times sent without an offset.
-const AC_ZONE: chrono_tz::Tz = chrono_tz::America::Chicago;
-
-/// Parses an ISO-8601 time with offset (or, failing that, a zone-less `YYYY-MM-DD HH:MM:SS`
-/// in ActiveCampaign's zone) into UTC. Empty and zero dates are none.
+/// Parses an ActiveCampaign time into UTC with the parser the API path uses
+/// ([`crate::activecampaign::time`]): offsets, zone-less America/Chicago wall time, fractional
+/// seconds, bare dates. Empty and zero dates are none.
 pub fn time(field: &str, raw: Option<&str>) -> Result<Option<SourceTime>, ParseError> {
-    let Some(s) = raw
-        .map(str::trim)
-        .filter(|s| !s.is_empty() && !s.starts_with("0000-00-00"))
-    else {
+    let Some(raw) = raw else {
         return Ok(None);
     };
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(Some(t.naive_utc()));
-    }
-    let naive = NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S")
-        .map_err(|_| err(field, format!("{} is not an ISO-8601 time", short(s))))?;
-    AC_ZONE
-        .from_local_datetime(&naive)
-        .earliest()
-        .map(|t| Some(t.naive_utc()))
-        .ok_or_else(|| {
-            err(
-                field,
-                format!("{} does not exist in ActiveCampaign's time zone", short(s)),
-            )
-        })
+    crate::activecampaign::time::parse(raw)
+        .map(|t| t.map(|t| t.naive_utc()))
+        .map_err(|e| err(field, e.to_string()))
 }
 
 /// Converts a decimal amount in major units (`100`, `100.5`, `-3.25`) to cents, exactly.

@@ -21,6 +21,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/3")
             .wrap(from_fn(rate::guard))
+            .wrap(from_fn(super::clock::date_header))
             .configure(contacts::configure)
             .configure(deals::configure)
             .configure(dims::configure)

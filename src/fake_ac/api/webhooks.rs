@@ -7,7 +7,6 @@ use serde_json::{json, Value};
 
 use super::dims::WEBHOOK_EVENTS;
 use super::{json_response, meta_total, no_result, ok, page_of, render, Params, State};
-use crate::fake_ac::clock;
 use crate::fake_ac::state::Webhook;
 
 const SOURCES: &[&str] = &["public", "admin", "api", "system"];
@@ -98,7 +97,7 @@ async fn create(state: State, bytes: web::Bytes) -> HttpResponse {
             .sources
             .unwrap_or_else(|| SOURCES.iter().map(|s| s.to_string()).collect()),
         listid: listid(&f.listid).unwrap_or(0),
-        cdate: clock::now_secs(),
+        cdate: state.clock.now_secs(),
         active: true,
     };
     acct.next_webhook += 1;
