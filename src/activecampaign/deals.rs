@@ -104,6 +104,35 @@ impl ApiClient {
         })
     }
 
+    /// One page of the deals created in the second `at` (`filters[created_after]` and
+    /// `filters[created_before]` both set to it), optionally only those updated after
+    /// `updated_after`. Deals created in one bulk import share their second, and the API
+    /// returns such ties in any order, so a full pass re-reads these windows to find the deals
+    /// that offset paging skipped. Permission stubs ignore date filters and come with every
+    /// window. One request.
+    pub async fn deals_created_in_second(
+        &self,
+        at: DateTime<Utc>,
+        offset: u64,
+        updated_after: Option<DateTime<Utc>>,
+    ) -> Result<DealsPage, ApiError> {
+        let second = decode::format_filter_time(at);
+        let call = Call::get("deals")
+            .param("filters[created_after]", &second)
+            .param("filters[created_before]", &second)
+            .param("orders[cdate]", "ASC")
+            .page(offset)
+            .updated_after(updated_after);
+        let (raw, served_at): (RawDeals, _) = self.fetch_dated(call).await?;
+        Ok(DealsPage {
+            is_last: raw.deals.len() < PAGE_SIZE,
+            total: raw.meta.total,
+            deals: raw.deals,
+            offset,
+            served_at,
+        })
+    }
+
     /// One deal; `None` if it does not exist. May be a stub (see [`Deal::is_stub`]).
     pub async fn deal(&self, id: i64) -> Result<Option<Deal>, ApiError> {
         let call = Call::get(format!("deals/{id}"));

@@ -42,11 +42,17 @@ async fn changes(engine: Data, req: HttpRequest) -> HttpResponse {
     HttpResponse::Ok().json(json!({ "changes": count }))
 }
 
-/// `POST /__fake/import?count=N`: a bulk import of N contacts, which sends no webhooks.
+/// `POST /__fake/import?count=N[&deals=M]`: a bulk import of N contacts (and M deals created
+/// in the same second), which sends no webhooks.
 async fn import(engine: Data, req: HttpRequest) -> HttpResponse {
-    let count = Params::of(&req).int("count").unwrap_or(0).max(0) as u64;
+    let p = Params::of(&req);
+    let count = p.int("count").unwrap_or(0).max(0) as u64;
     let ids = engine.bulk_import(count);
-    HttpResponse::Ok().json(json!({ "first_id": ids.start(), "last_id": ids.end() }))
+    let deals = engine.bulk_import_deals(p.int("deals").unwrap_or(0).max(0) as u64);
+    HttpResponse::Ok().json(json!({
+        "first_id": ids.start(), "last_id": ids.end(),
+        "first_deal_id": deals.start(), "last_deal_id": deals.end(),
+    }))
 }
 
 /// `POST /__fake/delete?contacts=N&deals=M`: deletions, which send no webhooks.

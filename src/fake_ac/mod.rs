@@ -71,7 +71,8 @@ impl FakeAc {
             deals: config.deals as i64,
             restricted: config.restricted_deals as i64,
         };
-        let account = Account::new(config.seed, shape, anchor);
+        let mut account = Account::new(config.seed, shape, anchor);
+        account.unstable_ties = config.realism.unstable_ties;
         let shared = Arc::new(Shared::new(
             account,
             config.api_token.clone(),
@@ -177,6 +178,12 @@ impl FakeAcHandle {
     /// Adds `n` contacts as a bulk import does, without webhooks; returns their ids.
     pub fn bulk_import(&self, n: u64) -> RangeInclusive<i64> {
         self.engine.bulk_import(n)
+    }
+
+    /// Adds `n` deals as a bulk import does, all created in the same second and without
+    /// webhooks; returns their ids.
+    pub fn bulk_import_deals(&self, n: u64) -> RangeInclusive<i64> {
+        self.engine.bulk_import_deals(n)
     }
 
     /// Deletes up to `n` random contacts, without webhooks; returns their ids.

@@ -4,6 +4,10 @@
 //! Unfiltered pages are found by id arithmetic, so keyset and offset paging stay cheap on a
 //! million contacts. Date filters scan the id range with the cheap time functions.
 
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+
 use super::state::Account;
 
 /// Time and id bounds common to contacts and deals. Times are Unix seconds, inclusive.
@@ -18,6 +22,8 @@ pub(crate) struct ListQuery {
     pub created_before: Option<i64>,
     pub updated_after: Option<i64>,
     pub updated_before: Option<i64>,
+    /// `orders[cdate]` was asked for (as opposed to `orders[id]` or no order).
+    pub by_cdate: bool,
 }
 
 impl ListQuery {
@@ -49,9 +55,18 @@ pub(crate) struct Page {
     pub ids: Vec<i64>,
 }
 
-/// Lists contact ids; creation order equals id order, so `orders[cdate]` is `orders[id]`.
+/// Lists contact ids; creation order equals id order, so `orders[cdate]` is `orders[id]`,
+/// except that with unstable ties contacts created in the same second (a bulk import) come
+/// back in a new order on every request.
 pub(crate) fn contacts(acct: &Account, q: &ListQuery) -> Page {
     let (lo, hi) = q.bounds(acct.max_contact);
+    if acct.unstable_ties && q.by_cdate {
+        let keyed = (lo..=hi)
+            .filter_map(|id| acct.contact_times(id).map(|t| (id, t)))
+            .filter(|(_, t)| q.matches(*t))
+            .map(|(id, (cdate, _))| (cdate, id));
+        return tied_page(keyed.collect(), q, acct.next_tie_draw());
+    }
     if q.has_time_filter() {
         return scan(lo, hi, q, |id| {
             acct.contact_times(id).is_some_and(|t| q.matches(t))
@@ -70,8 +85,19 @@ pub(crate) fn contacts(acct: &Account, q: &ListQuery) -> Page {
 
 /// Lists deal ids. Permission stubs carry no dates, and ActiveCampaign returns them whatever
 /// the date filters say, so they always match.
+///
+/// With unstable ties, deals are sorted by `cdate` as ActiveCampaign's database sorts them:
+/// deals created in the same second come back in a new order on every request, so offset
+/// pages across a tied group skip some and repeat others.
 pub(crate) fn deals(acct: &Account, q: &ListQuery) -> Page {
     let (lo, hi) = q.bounds(acct.max_deal);
+    if acct.unstable_ties {
+        let keyed = (lo..=hi)
+            .filter_map(|id| acct.deal_times(id).map(|t| (id, t)))
+            .filter(|(id, t)| acct.deal_is_restricted(*id) || q.matches(*t))
+            .map(|(id, (cdate, _))| (cdate, id));
+        return tied_page(keyed.collect(), q, acct.next_tie_draw());
+    }
     if q.has_time_filter() {
         return scan(lo, hi, q, |id| {
             acct.deal_is_restricted(id) && acct.deal_exists(id)
@@ -86,6 +112,37 @@ pub(crate) fn deals(acct: &Account, q: &ListQuery) -> Page {
         |k| acct.kth_live_deal(lo, k),
         |id| acct.deal_exists(id),
     );
+    Page { total, ids }
+}
+
+/// Sorts `(key, id)` pairs by key (descending with `desc`) the way a database without a total
+/// order does: the order within each run of equal keys is drawn from `draw`, so two requests
+/// see ties in different orders. Shared by every list endpoint that sorts on a non-unique key.
+pub(crate) fn order_with_unstable_ties(items: &mut [(i64, i64)], desc: bool, draw: u64) {
+    items.sort_unstable();
+    if desc {
+        items.reverse();
+    }
+    let mut rng = StdRng::seed_from_u64(draw);
+    let mut start = 0;
+    while start < items.len() {
+        let key = items[start].0;
+        let end = start + items[start..].iter().take_while(|(k, _)| *k == key).count();
+        items[start..end].shuffle(&mut rng);
+        start = end;
+    }
+}
+
+/// One offset page of `keyed` (every match), ordered with unstable ties.
+fn tied_page(mut keyed: Vec<(i64, i64)>, q: &ListQuery, draw: u64) -> Page {
+    order_with_unstable_ties(&mut keyed, q.desc, draw);
+    let total = keyed.len() as i64;
+    let ids = keyed
+        .into_iter()
+        .skip(q.offset.max(0) as usize)
+        .take(q.limit.max(0) as usize)
+        .map(|(_, id)| id)
+        .collect();
     Page { total, ids }
 }
 
@@ -214,6 +271,65 @@ mod tests {
         for id in page.ids {
             assert!(a.contact_times(id).expect("live").1 >= cut);
         }
+    }
+
+    fn tied_account() -> Account {
+        let mut a = account();
+        a.unstable_ties = true;
+        a.import_deals(300, 2_100_000_000);
+        a
+    }
+
+    #[test]
+    fn ties_come_back_in_a_new_order_on_every_request() {
+        let a = tied_account();
+        let first = deals(&a, &q(100));
+        let again = deals(&a, &q(100));
+        assert_eq!(first.total, 320);
+        // Base deals come in groups of 25 sharing a second, so ties already start on page one.
+        assert_ne!(first.ids, again.ids);
+        // Only the order within a tied second changes, never which seconds a page holds.
+        let seconds = |ids: &[i64]| -> Vec<i64> {
+            ids.iter()
+                .map(|id| a.deal_times(*id).expect("live").0)
+                .collect()
+        };
+        assert_eq!(seconds(&first.ids), seconds(&again.ids));
+    }
+
+    #[test]
+    fn offset_paging_over_a_tied_import_misses_some_deals() {
+        let a = tied_account();
+        let mut seen = std::collections::BTreeSet::new();
+        for offset in (0..320).step_by(100) {
+            seen.extend(deals(&a, &ListQuery { offset, ..q(100) }).ids);
+        }
+        assert!(seen.len() < 320, "shuffled ties across pages hide deals");
+    }
+
+    #[test]
+    fn a_one_second_window_holds_exactly_that_second() {
+        let a = tied_account();
+        let window = ListQuery {
+            created_after: Some(2_100_000_000),
+            created_before: Some(2_100_000_000),
+            ..q(100)
+        };
+        let page = deals(&a, &window);
+        // The import and the two permission stubs, which ignore date filters.
+        assert_eq!(page.total, 302);
+        assert!(page
+            .ids
+            .iter()
+            .all(|id| *id > 20 || a.deal_is_restricted(*id)));
+    }
+
+    #[test]
+    fn ties_sort_descending_too() {
+        let mut items = vec![(2, 1), (1, 2), (2, 3), (3, 4), (1, 5)];
+        order_with_unstable_ties(&mut items, true, 7);
+        let keys: Vec<i64> = items.iter().map(|(k, _)| *k).collect();
+        assert_eq!(keys, vec![3, 2, 2, 1, 1]);
     }
 
     #[test]

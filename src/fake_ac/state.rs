@@ -2,6 +2,7 @@
 //! and the ids that were deleted. Nothing per base record is kept in memory.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::generate::{self, DealShape};
 use super::model::{Contact, Deal, Task};
@@ -47,7 +48,15 @@ pub(crate) struct Account {
     pub next_note: i64,
     pub webhooks: BTreeMap<i64, Webhook>,
     pub next_webhook: i64,
+    /// `Realism::unstable_ties`: base deals come in groups created in the same second, and
+    /// list endpoints return ties in a new order on every request.
+    pub unstable_ties: bool,
+    /// Orders of ties drawn so far; seeds the next one.
+    tie_draws: AtomicU64,
 }
+
+/// Base deals created in the same second when ties are on, as after a bulk import.
+const BASE_TIE_GROUP: i64 = 25;
 
 impl Account {
     /// An account of `shape.contacts` contacts and `shape.deals` deals created before `anchor`.
@@ -68,7 +77,24 @@ impl Account {
             next_note: 1,
             webhooks: BTreeMap::new(),
             next_webhook: 1,
+            unstable_ties: false,
+            tie_draws: AtomicU64::new(0),
         }
+    }
+
+    /// A seed for the order of ties in one response: a new one on every call.
+    pub(crate) fn next_tie_draw(&self) -> u64 {
+        let n = self.tie_draws.fetch_add(1, Ordering::Relaxed);
+        self.seed ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    }
+
+    /// With ties on, a base deal shares the creation second of the first deal of its group.
+    fn base_deal_cdate(&self, id: i64, cdate: i64) -> i64 {
+        if !self.unstable_ties || id > self.shape.deals {
+            return cdate;
+        }
+        let first = (id - 1) / BASE_TIE_GROUP * BASE_TIE_GROUP + 1;
+        generate::base_cdate(first, self.shape.deals, self.anchor).min(cdate)
     }
 
     /// Whether contact `id` exists now.
@@ -166,7 +192,11 @@ impl Account {
         }
         match self.deals.get(&id) {
             Some(d) => Some(d.clone()),
-            None => Some(generate::deal(self.seed, id, self.shape, self.anchor)),
+            None => {
+                let mut d = generate::deal(self.seed, id, self.shape, self.anchor);
+                d.cdate = self.base_deal_cdate(id, d.cdate);
+                Some(d)
+            }
         }
     }
 
@@ -177,12 +207,11 @@ impl Account {
         }
         match self.deals.get(&id) {
             Some(d) => Some((d.cdate, d.mdate)),
-            None => Some(generate::base_deal_times(
-                self.seed,
-                id,
-                self.shape,
-                self.anchor,
-            )),
+            None => {
+                let (cdate, mdate) =
+                    generate::base_deal_times(self.seed, id, self.shape, self.anchor);
+                Some((self.base_deal_cdate(id, cdate), mdate))
+            }
         }
     }
 
@@ -209,6 +238,19 @@ impl Account {
     pub(crate) fn next_deal_id(&mut self) -> i64 {
         self.max_deal += 1;
         self.max_deal
+    }
+
+    /// Adds `n` deals the way a bulk import does: all created (and last modified) at `time`,
+    /// in pipelines the API user may see; returns their ids.
+    pub(crate) fn import_deals(&mut self, n: i64, time: i64) -> std::ops::RangeInclusive<i64> {
+        let first = self.max_deal + 1;
+        for _ in 0..n.max(0) {
+            let id = self.next_deal_id();
+            let mut d = generate::deal(self.seed, id, self.shape, self.anchor);
+            (d.cdate, d.mdate) = (time, time);
+            self.put_deal(d);
+        }
+        first..=self.max_deal
     }
 
     /// Deletes a deal (no webhook exists for this).

@@ -54,6 +54,38 @@ macro_rules! deletion_tracking {
                 .load(conn)
         }
 
+        #[doc = concat!("Those of these ", $rows, " that the mirror holds marked deleted.")]
+        pub fn deleted_among(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<i64>> {
+            let mut out = Vec::new();
+            for chunk in ids.chunks($crate::mirror::CHUNK) {
+                out.extend(
+                    $table::table
+                        .filter($table::id.eq_any(chunk))
+                        .filter($table::deleted_at.is_not_null())
+                        .select($table::id)
+                        .load::<i64>(conn)?,
+                );
+            }
+            Ok(out)
+        }
+
+        #[doc = concat!("Clears the deletion mark of ", $rows, " the API has just shown alive. The mark's version")]
+        /// goes with it, so the state read with them is written whatever version the mark
+        /// carried: a record the API shows is alive. Returns the rows revived.
+        pub fn revive(conn: &mut DbConn, ids: &[i64]) -> QueryResult<usize> {
+            let mut n = 0;
+            for chunk in ids.chunks($crate::mirror::CHUNK) {
+                n += diesel::update(
+                    $table::table
+                        .filter($table::id.eq_any(chunk))
+                        .filter($table::deleted_at.is_not_null()),
+                )
+                .set(($table::deleted_at.eq(None::<SourceTime>), $table::updated_at.eq(None::<SourceTime>)))
+                .execute(conn)?;
+            }
+            Ok(n)
+        }
+
         #[doc = concat!("Live ", $rows, " in the mirror.")]
         pub fn count_live(conn: &mut DbConn) -> QueryResult<i64> {
             $table::table.filter($table::deleted_at.is_null()).count().get_result(conn)

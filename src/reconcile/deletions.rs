@@ -13,9 +13,10 @@ use crate::mirror::{contacts, deals, now};
 const MASS_DELETE_SHARE: f64 = 0.10;
 /// …unless it is at most this many rows.
 const MASS_DELETE_ROWS: usize = 100;
-/// Deals are read by offset, which can skip rows when deals are deleted during the pass, so
-/// candidates are confirmed one by one (a 404) when there are no more than this many.
-const VERIFY_DEALS_UP_TO: usize = 200;
+
+fn too_many(rows: usize, live: i64) -> bool {
+    rows > MASS_DELETE_ROWS && (rows as f64) > MASS_DELETE_SHARE * live as f64
+}
 
 /// The version of a deletion mark: ActiveCampaign's time at the end of the pass, by its own
 /// clock. The record vanished before the page that should have shown it was read, so this is
@@ -27,9 +28,7 @@ fn upstream_now(rec: &Reconciler) -> NaiveDateTime {
 }
 
 fn guard(table: &str, candidates: usize, live: i64, allow: bool) -> anyhow::Result<()> {
-    let too_many =
-        candidates > MASS_DELETE_ROWS && (candidates as f64) > MASS_DELETE_SHARE * live as f64;
-    if too_many && !allow {
+    if too_many(candidates, live) && !allow {
         anyhow::bail!(
             "the full run would mark {candidates} of {live} {table} deleted (more than 10%); nothing was deleted. \
              If ActiveCampaign really lost them, run `acmirror resync --full --allow-mass-delete`"
@@ -72,6 +71,10 @@ pub async fn detect(
     Ok(marked)
 }
 
+/// Deals are read by offset under a sort with ties, which can skip live deals, so every
+/// candidate is confirmed with `GET /deals/{id}`: a 404 marks it deleted, a 200 writes it
+/// (and counts it seen). The mass-deletion guard applies to the confirmed deletions; once
+/// they exceed it without `--allow-mass-delete`, confirming stops and nothing is marked.
 async fn detect_deals(
     rec: &Reconciler,
     run_id: i64,
@@ -87,33 +90,49 @@ async fn detect_deals(
         ))
     })
     .await??;
-    guard("deals", unseen.len(), live, allow)?;
+    if !unseen.is_empty() {
+        tracing::info!(
+            candidates = unseen.len(),
+            "confirming deals the full pass did not see"
+        );
+    }
     let mut gone = Vec::new();
     let mut found = Vec::new();
-    if unseen.len() <= VERIFY_DEALS_UP_TO {
-        for id in &unseen {
-            match rec
-                .client
-                .deal(*id)
-                .await
-                .with_context(|| format!("Failed to confirm that deal {id} is gone"))?
-            {
-                None => gone.push(*id),
-                Some(deal) => found.push(deal),
-            }
+    let mut refused = false;
+    for id in &unseen {
+        match rec
+            .client
+            .deal(*id)
+            .await
+            .with_context(|| format!("Failed to confirm that deal {id} is gone"))?
+        {
+            None => gone.push(*id),
+            Some(deal) => found.push(deal),
         }
-    } else {
-        gone = unseen;
+        if !allow && too_many(gone.len(), live) {
+            refused = true;
+            break;
+        }
     }
     let pool = rec.pool.clone();
     let as_of = upstream_now(rec);
-    tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
+    let gone_now = if refused { Vec::new() } else { gone.clone() };
+    let marked = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
         let mut conn = pool.get()?;
         let now = now();
         Ok(write_tx(&mut conn, |c| {
             pages::apply_deals(c, &found, as_of, Some(run_id), now)?;
-            deals::mark_deleted(c, &gone, as_of, now)
+            deals::mark_deleted(c, &gone_now, as_of, now)
         })?)
     })
-    .await?
+    .await??;
+    if refused {
+        anyhow::bail!(
+            "the full run would mark at least {} of {live} deals deleted (more than 10%, each confirmed \
+             gone with GET /deals/{{id}}); nothing was deleted. If ActiveCampaign really lost them, \
+             run `acmirror resync --full --allow-mass-delete`",
+            gone.len()
+        );
+    }
+    Ok(marked)
 }

@@ -17,6 +17,7 @@ mod request;
 pub mod runs;
 pub mod schedule;
 pub mod service;
+mod ties;
 
 pub use request::{LogProgress, Mode, Only, Progress, RunRequest, RunSummary, StartError, Trigger};
 

@@ -56,6 +56,9 @@ pub fn apply_contacts(
         return Ok(0);
     }
     let ids: Vec<i64> = page.iter().map(|c| c.id).collect();
+    // The page shows these contacts alive: a deletion mark, whatever its version, is wrong.
+    let revived: BTreeSet<i64> = contacts::deleted_among(conn, &ids)?.into_iter().collect();
+    contacts::revive(conn, &ids)?;
     let before = contacts::load(conn, &ids)?;
     let before_tags = tags::current(conn, &ids)?;
     let before_values = values::field_values_of(conn, &ids)?;
@@ -109,7 +112,8 @@ pub fn apply_contacts(
             .lists
             .iter()
             .any(|(l, m)| before_lists.get(&(c.id, *l)) != Some(&m.status));
-        if scalars_differ || tags_differ || values_differ || lists_differ {
+        if scalars_differ || tags_differ || values_differ || lists_differ || revived.contains(&c.id)
+        {
             changed += 1;
         }
     }
@@ -158,9 +162,14 @@ pub fn apply_deals(
     }
     let ids: Vec<i64> = page.iter().map(|d| d.id).collect();
     let states: Vec<DealState> = page.iter().filter_map(|d| deal_state(d, as_of)).collect();
+    // The page shows these deals alive (stubs included): a deletion mark, whatever its
+    // version, is wrong, and the state read with them replaces what the mark left.
+    let revived: BTreeSet<i64> = deals::deleted_among(conn, &ids)?.into_iter().collect();
+    deals::revive(conn, &ids)?;
     let before: HashMap<i64, DealState> = deals::load(conn, &ids)?;
-    let changed = states
+    let changed_states = states
         .iter()
+        .filter(|s| !revived.contains(&s.id))
         .filter(|s| {
             before.get(&s.id).is_none_or(|b| {
                 (
@@ -185,6 +194,7 @@ pub fn apply_deals(
             })
         })
         .count();
+    let changed = changed_states + revived.len();
     deals::upsert(conn, &states, now)?;
     let stubs: Vec<(i64, String, Option<i32>)> = page
         .iter()

@@ -22,7 +22,7 @@ use crate::mirror::{contacts, deals, now};
 /// change made two or more seconds before `Date` is older and loses; one made within the
 /// second before the read may still win, which at worst re-applies a state a moment older
 /// than the page's until the next run, and never drops a change.
-fn as_of(served_at: DateTime<Utc>) -> NaiveDateTime {
+pub(super) fn as_of(served_at: DateTime<Utc>) -> NaiveDateTime {
     let secs = served_at.timestamp() - 1;
     DateTime::from_timestamp(secs, 0)
         .unwrap_or(served_at)
@@ -102,7 +102,7 @@ impl PreparedRun {
     }
 
     /// Writes what `apply` writes and the checkpoint, and waits for the commit.
-    async fn commit<F>(
+    pub(super) async fn commit<F>(
         &mut self,
         apply: F,
         api_start: &StatsSnapshot,
@@ -181,7 +181,8 @@ impl PreparedRun {
         }
     }
 
-    /// Every deal (or those changed since `since`), 100 per request.
+    /// Every deal (or those changed since `since`), 100 per request, then the seconds whose
+    /// tied deals offset paging skipped (see [`super::ties`]).
     pub(super) async fn deals(
         &mut self,
         since: Option<DateTime<Utc>>,
@@ -191,6 +192,7 @@ impl PreparedRun {
     ) -> anyhow::Result<()> {
         let seen = (self.req.mode == Mode::Full).then_some(self.run_id);
         let mut done = 0u64;
+        let mut tally = super::ties::Tally::default();
         loop {
             let page = self
                 .rec
@@ -205,6 +207,7 @@ impl PreparedRun {
             self.counters.fetched += page.deals.len() as i64;
             done += page.deals.len() as u64;
             let (is_last, total) = (page.is_last || page.deals.is_empty(), page.total);
+            tally.page(&page.deals, total);
             self.commit(
                 move |c| Ok((pages::apply_deals(c, &page.deals, at, seen, now())?, 0)),
                 api_start,
@@ -218,9 +221,11 @@ impl PreparedRun {
                 &self.rec.client.stats().since(api_start),
             );
             if is_last {
-                return Ok(());
+                break;
             }
         }
+        self.repair_ties(tally, since, api_start, base).await?;
+        Ok(())
     }
 
     /// `--contact ID` / `--deal ID`: one request each; a 404 means deleted upstream.

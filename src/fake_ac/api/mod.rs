@@ -99,6 +99,7 @@ impl Params {
             created_before: time("created_before"),
             updated_after: time("updated_after"),
             updated_before: time("updated_before"),
+            by_cdate: self.get("orders[cdate]").is_some(),
         }
     }
 }
