@@ -23,6 +23,7 @@ mod control;
 mod driver;
 mod engine;
 mod generate;
+mod heavy;
 mod model;
 mod query;
 mod rate;
@@ -44,6 +45,7 @@ use anyhow::Context;
 
 pub use cli::{run, FakeAcArgs};
 pub use config::{ApiFaults, FakeAcConfig, Realism, WebhookFaults};
+pub use driver::LostChange;
 pub use stats::FakeAcStats;
 
 use engine::Engine;
@@ -66,7 +68,7 @@ impl FakeAc {
             deals: config.deals as i64,
             restricted: config.restricted_deals as i64,
         };
-        let account = Account::new(config.seed, shape, anchor);
+        let account = Account::new(config.seed, shape, anchor).with_realism(config.realism.clone());
         let shared = Arc::new(Shared::new(
             account,
             config.api_token.clone(),
@@ -170,6 +172,12 @@ impl FakeAcHandle {
     /// Adds `n` contacts as a bulk import does, without webhooks; returns their ids.
     pub fn bulk_import(&self, n: u64) -> RangeInclusive<i64> {
         self.engine.bulk_import(n)
+    }
+
+    /// Makes `n` contact changes of `kind` whose webhooks are lost (none is sent); returns the
+    /// contacts changed, in order (a contact may appear more than once).
+    pub fn lost_changes(&self, kind: LostChange, n: u64) -> Vec<i64> {
+        self.engine.lost_changes(kind, n)
     }
 
     /// Deletes up to `n` random contacts, without webhooks; returns their ids.

@@ -3,7 +3,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use super::config::Realism;
 use super::generate::{self, DealShape};
+use super::heavy;
 use super::model::{Contact, Deal, Task};
 
 /// A webhook registered through `POST /api/3/webhooks`.
@@ -47,6 +49,8 @@ pub(crate) struct Account {
     pub next_note: i64,
     pub webhooks: BTreeMap<i64, Webhook>,
     pub next_webhook: i64,
+    /// Behaviours of the real service to mimic.
+    pub realism: Realism,
 }
 
 impl Account {
@@ -68,7 +72,14 @@ impl Account {
             next_note: 1,
             webhooks: BTreeMap::new(),
             next_webhook: 1,
+            realism: Realism::default(),
         }
+    }
+
+    /// The same account, behaving as `realism` says.
+    pub(crate) fn with_realism(mut self, realism: Realism) -> Self {
+        self.realism = realism;
+        self
     }
 
     /// Whether contact `id` exists now.
@@ -102,12 +113,29 @@ impl Account {
             return Some(c.clone());
         }
         let cdate = self.base_contact_cdate(id);
-        Some(generate::contact(
-            self.seed,
-            id,
-            cdate,
-            self.anchor.max(cdate),
-        ))
+        let mut c = generate::contact(self.seed, id, cdate, self.anchor.max(cdate));
+        if self.realism.heavy {
+            heavy::add_tags(&mut c, self.seed);
+            heavy::add_fields(&mut c, self.seed, self.realism.heavy_textarea_bytes);
+        }
+        Some(c)
+    }
+
+    /// Tag id to time applied, for contact `id`, without generating a heavy contact's
+    /// field values.
+    pub(crate) fn contact_tags(&self, id: i64) -> Option<BTreeMap<i64, i64>> {
+        if !self.contact_exists(id) {
+            return None;
+        }
+        if let Some(c) = self.contacts.get(&id) {
+            return Some(c.tags.clone());
+        }
+        let cdate = self.base_contact_cdate(id);
+        let mut c = generate::contact(self.seed, id, cdate, self.anchor.max(cdate));
+        if self.realism.heavy {
+            heavy::add_tags(&mut c, self.seed);
+        }
+        Some(c.tags)
     }
 
     /// `(cdate, udate)` of contact `id`, without generating the whole record.
