@@ -17,6 +17,7 @@ mod request;
 pub mod runs;
 pub mod schedule;
 pub mod service;
+mod tag_feed;
 
 pub use request::{LogProgress, Mode, Only, Progress, RunRequest, RunSummary, StartError, Trigger};
 
@@ -238,6 +239,9 @@ impl PreparedRun {
             if self.req.covers(Only::Contacts) {
                 self.contacts(since, progress, api_start, base_requests)
                     .await?;
+                if let Some(since) = since {
+                    self.recent_tags(since, api_start, base_requests).await?;
+                }
             }
             self.advance(Phase::Deals, api_start, base_requests).await?;
         }
