@@ -145,3 +145,37 @@ async fn a_heavy_account_behind_a_response_size_limit_is_read_whole() {
         peak_rss_kb()
     );
 }
+
+#[tokio::test]
+async fn with_frozen_udate_webhooks_and_runs_of_both_kinds_agree() {
+    let w = SimWorld::start(frozen(34)).await;
+    w.reconcile(Mode::Full).await;
+    w.sim.run_changes(300).await;
+    let d = w.differences().await;
+    assert!(d.is_empty(), "webhooks alone:\n{}", show(&d));
+    // Neither the incremental run's tag pass nor the full pass undoes a newer webhook.
+    w.reconcile(Mode::Incremental).await;
+    let d = w.differences().await;
+    assert!(d.is_empty(), "after an incremental run:\n{}", show(&d));
+    w.sim.run_changes(100).await;
+    w.reconcile(Mode::Full).await;
+    let d = w.differences().await;
+    assert!(d.is_empty(), "after a full run:\n{}", show(&d));
+}
+
+#[tokio::test]
+async fn many_lost_tag_additions_are_read_over_several_pages_and_no_further() {
+    let w = SimWorld::start(frozen(35)).await;
+    w.reconcile(Mode::Full).await;
+    assert_eq!(w.sim.lost_changes(LostChange::TagAdded, 250).len(), 250);
+    let run = w.reconcile(Mode::Incremental).await;
+    let after = w.differences().await;
+    assert!(after.is_empty(), "{}", show(&after));
+    // Dimensions (7), one contacts page, one deals page, and 3 pages of associations: the
+    // older associations (hundreds, from the account's history) are not read.
+    assert!(
+        run.counters.api_requests <= 14,
+        "{} requests",
+        run.counters.api_requests
+    );
+}
