@@ -2,7 +2,8 @@
 //!
 //! Incremental runs read contacts and deals changed since the last successful run's watermark
 //! less [`OVERLAP`] (the API's `updated_after` filter may honour only the date, in an unknown
-//! zone), plus the small dimension tables in full. Full runs read everything and mark what is
+//! zone), plus the small dimension tables in full, and the tag associations added since then
+//! (a contact's `udate` may not move when only its tags change). Full runs read everything and mark what is
 //! gone upstream as deleted. Every page goes through the mirror's one write path, so an older
 //! API record never overwrites a newer webhook. Each page commits with the run's checkpoint,
 //! so an interrupted run resumes where it stopped. A lock keeps runs exclusive across
