@@ -103,12 +103,41 @@ impl ApiClient {
         after_id: i64,
         updated_after: Option<DateTime<Utc>>,
     ) -> Result<ContactsPage, ApiError> {
-        let call = Call::get("contacts")
+        self.contacts_page_at(after_id, updated_after, PAGE_SIZE, false)
+            .await
+    }
+
+    /// [`ApiClient::contacts_page`] with `limit` contacts (1 to [`PAGE_SIZE`]). Above one
+    /// contact, a timeout or a cut-off body fails at once with [`ApiError::PageTooHeavy`]
+    /// instead of being retried, so that the caller can ask for fewer (see
+    /// [`super::PageSizer`]); a single contact is retried as usual.
+    pub async fn contacts_page_sized(
+        &self,
+        after_id: i64,
+        updated_after: Option<DateTime<Utc>>,
+        limit: usize,
+    ) -> Result<ContactsPage, ApiError> {
+        self.contacts_page_at(after_id, updated_after, limit, limit > 1)
+            .await
+    }
+
+    async fn contacts_page_at(
+        &self,
+        after_id: i64,
+        updated_after: Option<DateTime<Utc>>,
+        limit: usize,
+        shrinkable: bool,
+    ) -> Result<ContactsPage, ApiError> {
+        let limit = limit.clamp(1, PAGE_SIZE);
+        let mut call = Call::get("contacts")
             .param("orders[id]", "ASC")
             .param("id_greater", after_id)
-            .param("limit", PAGE_SIZE)
+            .param("limit", limit)
             .param("include", INCLUDE)
             .updated_after(updated_after);
+        if shrinkable {
+            call = call.shrinkable();
+        }
         let (raw, served_at): (RawContacts, _) = self.fetch_dated(call).await?;
         let total = raw.meta.total;
         let (contacts, tags) = raw.sideloads.attach(raw.contacts);
@@ -121,7 +150,7 @@ impl ApiClient {
             });
         }
         Ok(ContactsPage {
-            is_last: contacts.len() < PAGE_SIZE,
+            is_last: contacts.len() < limit,
             last_id: contacts.iter().map(|c| c.id).max(),
             contacts,
             tags,

@@ -114,6 +114,21 @@ pub enum ApiError {
         last: String,
     },
 
+    /// A page request timed out or came back cut off or unreadable, and the caller asked to
+    /// hear of it at once (to ask for a smaller page) rather than repeat the same request.
+    #[error(
+        "ActiveCampaign did not deliver {method} {path} whole ({last}); the page is probably \
+         too heavy for the connection, ask for fewer records per page"
+    )]
+    PageTooHeavy {
+        /// HTTP method.
+        method: String,
+        /// Endpoint path below `/api/3`.
+        path: String,
+        /// The failure.
+        last: String,
+    },
+
     /// A transient failure of a request that is not safe to repeat (a POST that may have been
     /// applied).
     #[error(
@@ -182,7 +197,7 @@ impl ApiError {
     pub fn is_permanent(&self) -> bool {
         !matches!(
             self,
-            ApiError::Exhausted { .. } | ApiError::Uncertain { .. }
+            ApiError::Exhausted { .. } | ApiError::Uncertain { .. } | ApiError::PageTooHeavy { .. }
         )
     }
 }

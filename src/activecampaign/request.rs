@@ -21,6 +21,9 @@ pub(crate) struct Call {
     pub(crate) path: String,
     pub(crate) query: Vec<(&'static str, String)>,
     pub(crate) body: Option<serde_json::Value>,
+    /// Fail at once with [`ApiError::PageTooHeavy`] on a timeout or a cut-off body, so that
+    /// the caller can ask for a smaller page instead of the same one again.
+    pub(crate) shrinkable: bool,
 }
 
 impl Call {
@@ -35,7 +38,14 @@ impl Call {
             path: path.into(),
             query: Vec::new(),
             body: None,
+            shrinkable: false,
         }
+    }
+
+    /// Marks a page request whose size the caller can lower (see [`Call::shrinkable`]).
+    pub(crate) fn shrinkable(mut self) -> Self {
+        self.shrinkable = true;
+        self
     }
 
     /// Adds a query parameter.
@@ -65,6 +75,9 @@ struct Retry {
     pause_all: Option<Duration>,
     /// The server surely did not act on the request, so even a POST may be repeated.
     unprocessed: bool,
+    /// A timeout, or a body cut off or unreadable: what a response too big for the
+    /// connection looks like.
+    heavy: bool,
 }
 
 impl Retry {
@@ -73,14 +86,18 @@ impl Retry {
             reason,
             pause_all: None,
             unprocessed: false,
+            heavy: false,
         }
     }
 }
 
 impl From<reqwest::Error> for Retry {
     fn from(error: reqwest::Error) -> Self {
+        let heavy =
+            !error.is_connect() && (error.is_timeout() || error.is_body() || error.is_decode());
         Self {
             unprocessed: error.is_connect(),
+            heavy,
             ..Retry::after(describe(error))
         }
     }
@@ -191,7 +208,15 @@ impl ApiClient {
             reason,
             pause_all,
             unprocessed,
+            heavy,
         } = retry;
+        if heavy && call.shrinkable {
+            return Err(ApiError::PageTooHeavy {
+                method,
+                path,
+                last: reason,
+            });
+        }
         if !unprocessed && !call.method.is_idempotent() {
             return Err(ApiError::Uncertain {
                 method,
@@ -334,9 +359,10 @@ fn decode_step<T>(code: u16, body: &[u8], decode: Decoder<T>) -> Step<T> {
     match decode(body) {
         Ok(value) => Step::Done(Some(value)),
         Err(e) if e.is_data() => Step::Fail(ApiError::unexpected_shape(e.to_string())),
-        Err(e) => Step::Retry(Retry::after(format!(
-            "HTTP {code} with an unreadable body ({e})"
-        ))),
+        Err(e) => Step::Retry(Retry {
+            heavy: true,
+            ..Retry::after(format!("HTTP {code} with an unreadable body ({e})"))
+        }),
     }
 }
 

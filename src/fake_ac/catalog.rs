@@ -44,9 +44,22 @@ pub(crate) fn contact_tag_ids() -> impl Iterator<Item = i64> {
         .map(|t| t.id)
 }
 
-/// Looks a tag up by id.
+/// Looks a tag up by id, the extra tags of a heavy account included (no light account's
+/// contact carries one).
 pub(crate) fn tag_by_id(id: i64) -> Option<&'static TagDef> {
-    TAGS.iter().find(|t| t.id == id)
+    TAGS.iter().chain(super::heavy::tags()).find(|t| t.id == id)
+}
+
+/// The account's tags: the fixed ones, and the extra ones of a heavy account.
+pub(crate) fn tags(heavy: bool) -> impl Iterator<Item = &'static TagDef> {
+    let extra: &'static [TagDef] = if heavy { super::heavy::tags() } else { &[] };
+    TAGS.iter().chain(extra)
+}
+
+/// The account's custom fields: the fixed ones, and the extra ones of a heavy account.
+pub(crate) fn fields(heavy: bool) -> impl Iterator<Item = &'static FieldDef> {
+    let extra: &'static [FieldDef] = if heavy { super::heavy::fields() } else { &[] };
+    FIELDS.iter().chain(extra)
 }
 
 /// A mailing list.
@@ -129,7 +142,7 @@ const LANGUAGES: &[&str] = &["English", "Français", "Deutsch", "Español"];
 const INTERESTS: &[&str] = &["Pricing", "Product updates", "Events", "Case studies"];
 const CONSENT: &[&str] = &["Yes, I agree to the terms"];
 
-/// Custom fields of the account (ids below 64: field value ids are `contact * 64 + field`).
+/// Custom fields of the account (ids below 256: field value ids are `contact * 256 + field`).
 pub(crate) const FIELDS: &[FieldDef] = &[
     FieldDef {
         id: 1,

@@ -125,6 +125,10 @@ pub struct Realism {
     pub partial_webhooks: bool,
     /// Seconds the upstream clock runs ahead of (positive) or behind (negative) the host.
     pub clock_skew_secs: i64,
+    /// Longest textarea value of a heavy account, in bytes; values run from a third of it up
+    /// to it. 0 for the default, 60 KB. A PostgreSQL mirror whose schema still indexes field
+    /// values in a btree needs it below ~2.7 KB.
+    pub heavy_textarea_bytes: usize,
 }
 
 impl Realism {
@@ -137,6 +141,7 @@ impl Realism {
             max_response_bytes: 4 * 1024 * 1024,
             partial_webhooks: true,
             clock_skew_secs: skew_secs,
+            heavy_textarea_bytes: 0,
         }
     }
 }

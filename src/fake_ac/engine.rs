@@ -142,6 +142,22 @@ impl Engine {
         deleted
     }
 
+    /// Makes `n` changes of `kind` without webhooks; returns the contacts changed.
+    pub(crate) fn lost_changes(&self, kind: super::driver::LostChange, n: u64) -> Vec<i64> {
+        let now = self.shared.clock.now_secs();
+        let mut driver = self.driver.lock().unwrap_or_else(|e| e.into_inner());
+        let mut acct = self.shared.account();
+        let mut changed = Vec::new();
+        // A random contact may have nothing to take off; give up after enough misses.
+        for _ in 0..(n * 20 + 100) {
+            if changed.len() as u64 >= n {
+                break;
+            }
+            changed.extend(driver.lost_change(&mut acct, now, kind));
+        }
+        changed
+    }
+
     /// The account as a [`Snapshot`].
     pub(crate) fn truth(&self) -> Snapshot {
         snapshot::snapshot(&self.shared.account())

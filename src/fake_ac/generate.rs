@@ -102,6 +102,7 @@ pub(crate) fn contact(seed: u64, id: i64, cdate: i64, anchor: i64) -> Contact {
         ip,
         cdate,
         udate,
+        touched: udate,
         tags: BTreeMap::new(),
         fields: BTreeMap::new(),
         lists: BTreeMap::new(),

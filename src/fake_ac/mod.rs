@@ -24,6 +24,7 @@ mod driver;
 mod edits;
 mod engine;
 mod generate;
+mod heavy;
 mod model;
 mod partial;
 mod query;
@@ -46,6 +47,7 @@ use anyhow::Context;
 
 pub use cli::{run, FakeAcArgs};
 pub use config::{ApiFaults, FakeAcConfig, Realism, WebhookFaults};
+pub use driver::LostChange;
 pub use stats::FakeAcStats;
 
 use engine::Engine;
@@ -71,8 +73,7 @@ impl FakeAc {
             deals: config.deals as i64,
             restricted: config.restricted_deals as i64,
         };
-        let mut account = Account::new(config.seed, shape, anchor);
-        account.unstable_ties = config.realism.unstable_ties;
+        let account = Account::new(config.seed, shape, anchor).with_realism(config.realism.clone());
         let shared = Arc::new(Shared::new(
             account,
             config.api_token.clone(),
@@ -184,6 +185,12 @@ impl FakeAcHandle {
     /// webhooks; returns their ids.
     pub fn bulk_import_deals(&self, n: u64) -> RangeInclusive<i64> {
         self.engine.bulk_import_deals(n)
+    }
+
+    /// Makes `n` contact changes of `kind` whose webhooks are lost (none is sent); returns the
+    /// contacts changed, in order (a contact may appear more than once).
+    pub fn lost_changes(&self, kind: LostChange, n: u64) -> Vec<i64> {
+        self.engine.lost_changes(kind, n)
     }
 
     /// Deletes up to `n` random contacts, without webhooks; returns their ids.

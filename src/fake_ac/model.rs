@@ -14,6 +14,9 @@ pub(crate) struct Contact {
     pub ip: String,
     pub cdate: i64,
     pub udate: i64,
+    /// Last change of anything about the contact, its tags, values and lists included: what
+    /// orders its changes when `udate` stays frozen (`Realism::frozen_udate`).
+    pub touched: i64,
     /// Tag id to the time the tag was applied.
     pub tags: BTreeMap<i64, i64>,
     /// Field id to value; a cleared field keeps its row with an empty value.
@@ -84,9 +87,9 @@ pub(crate) mod assoc {
     pub(crate) fn contact_tag(contact: i64, tag: i64) -> i64 {
         contact * 64 + tag
     }
-    /// `fieldValues` id of (contact, field).
+    /// `fieldValues` id of (contact, field); field ids stay below 256, heavy accounts included.
     pub(crate) fn field_value(contact: i64, field: i64) -> i64 {
-        contact * 64 + field
+        contact * 256 + field
     }
     /// `contactLists` id of (contact, list).
     pub(crate) fn contact_list(contact: i64, list: i64) -> i64 {

@@ -202,10 +202,18 @@ pub(crate) async fn guard(
         tokio::time::sleep(delay).await;
     }
     bump(&shared.stats.api_served);
+    let max_bytes = shared.account().realism.max_response_bytes;
     let mut res = next.call(req).await?.map_into_boxed_body();
     if truncate && res.status() == StatusCode::OK {
         bump(&shared.stats.api_truncated);
-        res = cut_body(res).await?;
+        res = cut_body(res, |len| len / 2).await?.0;
+    } else if max_bytes > 0 && res.status() == StatusCode::OK {
+        // A proxy or a timeout cuts a long response off at a size, whatever its content.
+        let (cut, was_cut) = cut_body(res, |len| len.min(max_bytes)).await?;
+        if was_cut {
+            bump(&shared.stats.api_truncated);
+        }
+        res = cut;
     }
     if let Some((limit, remaining)) = limit {
         let headers = res.headers_mut();
@@ -221,17 +229,21 @@ pub(crate) async fn guard(
     Ok(res)
 }
 
+/// Keeps the first `keep(len)` bytes of the body; says whether anything was cut.
 async fn cut_body(
     res: ServiceResponse<BoxBody>,
-) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    keep: impl Fn(usize) -> usize,
+) -> Result<(ServiceResponse<BoxBody>, bool), actix_web::Error> {
     let (req, res) = res.into_parts();
     let (head, body) = res.into_parts();
     let bytes = body::to_bytes(body)
         .await
         .map_err(|e| actix_web::error::ErrorInternalServerError(e.to_string()))?;
-    let cut = bytes.slice(..bytes.len() / 2);
-    Ok(ServiceResponse::new(
-        req,
-        head.set_body(cut).map_into_boxed_body(),
+    let kept = keep(bytes.len()).min(bytes.len());
+    let was_cut = kept < bytes.len();
+    let cut = bytes.slice(..kept);
+    Ok((
+        ServiceResponse::new(req, head.set_body(cut).map_into_boxed_body()),
+        was_cut,
     ))
 }

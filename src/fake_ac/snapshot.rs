@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::catalog::{FIELDS, LISTS, PIPELINES, TAGS};
+use super::catalog::{self, LISTS, PIPELINES};
 use super::model::{Contact, Deal};
 use super::state::Account;
 use crate::truth::{norm, ContactTruth, DealTruth, FieldTruth, Snapshot, StageTruth};
@@ -11,7 +11,7 @@ use crate::truth::{norm, ContactTruth, DealTruth, FieldTruth, Snapshot, StageTru
 /// shows of them, a permission stub: title and status only, since no reconciliation can learn
 /// more and the driver never changes them.
 pub(crate) fn snapshot(acct: &Account) -> Snapshot {
-    let mut s = dimensions();
+    let mut s = dimensions(acct.realism.heavy);
     for id in 1..=acct.max_contact {
         if let Some(c) = acct.contact(id) {
             s.contacts.insert(id, contact_truth(&c));
@@ -30,16 +30,16 @@ pub(crate) fn snapshot(acct: &Account) -> Snapshot {
     s
 }
 
-/// The dimension tables, which never change.
-pub(crate) fn dimensions() -> Snapshot {
+/// The dimension tables, which never change (more of them in a heavy account).
+pub(crate) fn dimensions(heavy: bool) -> Snapshot {
     let mut s = Snapshot::default();
-    for t in TAGS.iter().filter(|t| t.tag_type == "contact") {
+    for t in catalog::tags(heavy).filter(|t| t.tag_type == "contact") {
         s.tags.insert(t.name.to_string(), t.id);
     }
     for l in LISTS {
         s.lists.insert(l.id, l.name.to_string());
     }
-    for f in FIELDS {
+    for f in catalog::fields(heavy) {
         let truth = FieldTruth {
             title: f.title.to_string(),
             perstag: Some(f.perstag.to_string()),

@@ -4,7 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::config::Realism;
 use super::generate::{self, DealShape};
+use super::heavy;
 use super::model::{Contact, Deal, Task};
 
 /// A webhook registered through `POST /api/3/webhooks`.
@@ -53,6 +55,8 @@ pub(crate) struct Account {
     pub unstable_ties: bool,
     /// Orders of ties drawn so far; seeds the next one.
     tie_draws: AtomicU64,
+    /// Behaviours of the real service to mimic.
+    pub realism: Realism,
 }
 
 /// Base deals created in the same second when ties are on, as after a bulk import.
@@ -79,7 +83,15 @@ impl Account {
             next_webhook: 1,
             unstable_ties: false,
             tie_draws: AtomicU64::new(0),
+            realism: Realism::default(),
         }
+    }
+
+    /// The same account, behaving as `realism` says.
+    pub(crate) fn with_realism(mut self, realism: Realism) -> Self {
+        self.unstable_ties = realism.unstable_ties;
+        self.realism = realism;
+        self
     }
 
     /// A seed for the order of ties in one response: a new one on every call.
@@ -128,12 +140,29 @@ impl Account {
             return Some(c.clone());
         }
         let cdate = self.base_contact_cdate(id);
-        Some(generate::contact(
-            self.seed,
-            id,
-            cdate,
-            self.anchor.max(cdate),
-        ))
+        let mut c = generate::contact(self.seed, id, cdate, self.anchor.max(cdate));
+        if self.realism.heavy {
+            heavy::add_tags(&mut c, self.seed);
+            heavy::add_fields(&mut c, self.seed, self.realism.heavy_textarea_bytes);
+        }
+        Some(c)
+    }
+
+    /// Tag id to time applied, for contact `id`, without generating a heavy contact's
+    /// field values.
+    pub(crate) fn contact_tags(&self, id: i64) -> Option<BTreeMap<i64, i64>> {
+        if !self.contact_exists(id) {
+            return None;
+        }
+        if let Some(c) = self.contacts.get(&id) {
+            return Some(c.tags.clone());
+        }
+        let cdate = self.base_contact_cdate(id);
+        let mut c = generate::contact(self.seed, id, cdate, self.anchor.max(cdate));
+        if self.realism.heavy {
+            heavy::add_tags(&mut c, self.seed);
+        }
+        Some(c.tags)
     }
 
     /// `(cdate, udate)` of contact `id`, without generating the whole record.

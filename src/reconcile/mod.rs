@@ -2,7 +2,8 @@
 //!
 //! Incremental runs read contacts and deals changed since the last successful run's watermark
 //! less [`OVERLAP`] (the API's `updated_after` filter may honour only the date, in an unknown
-//! zone), plus the small dimension tables in full. Full runs read everything and mark what is
+//! zone), plus the small dimension tables in full, and the tag associations added since then
+//! (a contact's `udate` may not move when only its tags change). Full runs read everything and mark what is
 //! gone upstream as deleted. Every page goes through the mirror's one write path, so an older
 //! API record never overwrites a newer webhook. Each page commits with the run's checkpoint,
 //! so an interrupted run resumes where it stopped. A lock keeps runs exclusive across
@@ -17,6 +18,7 @@ mod request;
 pub mod runs;
 pub mod schedule;
 pub mod service;
+mod tag_feed;
 mod ties;
 
 pub use request::{LogProgress, Mode, Only, Progress, RunRequest, RunSummary, StartError, Trigger};
@@ -239,6 +241,9 @@ impl PreparedRun {
             if self.req.covers(Only::Contacts) {
                 self.contacts(since, progress, api_start, base_requests)
                     .await?;
+                if let Some(since) = since {
+                    self.recent_tags(since, api_start, base_requests).await?;
+                }
             }
             self.advance(Phase::Deals, api_start, base_requests).await?;
         }

@@ -5,9 +5,11 @@ use anyhow::Context;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::QueryResult;
 
+use std::sync::{Arc, Mutex};
+
 use super::runs::{self, Counters, Phase};
 use super::{pages, Mode, Only, PreparedRun, Progress, OVERLAP};
-use crate::activecampaign::StatsSnapshot;
+use crate::activecampaign::{ApiClient, ApiError, ContactsPage, PageSizer, StatsSnapshot};
 use crate::db::{write_tx_retrying, DbConn};
 use crate::mirror::{contacts, deals, now};
 
@@ -27,6 +29,39 @@ pub(super) fn as_of(served_at: DateTime<Utc>) -> NaiveDateTime {
     DateTime::from_timestamp(secs, 0)
         .unwrap_or(served_at)
         .naive_utc()
+}
+
+/// Reads the contacts page after `after`, as many contacts as the connection carries: a page
+/// that times out or comes back cut off is asked for again with half as many (down to one),
+/// and the size grows back after pages go through. Returns the request time with the page.
+async fn fetch_contacts(
+    client: &ApiClient,
+    sizer: &Mutex<PageSizer>,
+    after: i64,
+    since: Option<DateTime<Utc>>,
+) -> anyhow::Result<(DateTime<Utc>, ContactsPage)> {
+    let lock = || sizer.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let size = lock().size();
+        match client.contacts_page_sized(after, since, size).await {
+            Ok(page) => {
+                lock().succeeded();
+                return Ok((page.served_at, page));
+            }
+            Err(e @ ApiError::PageTooHeavy { .. }) => match lock().failed() {
+                Some(smaller) => tracing::warn!(
+                    after_id = after, size, next_size = smaller, error = %e,
+                    "a contacts page did not come back whole, asking for fewer contacts"
+                ),
+                None => {
+                    return Err(e).context(format!(
+                        "Failed to read the contact after id {after} even alone"
+                    ))
+                }
+            },
+            Err(e) => return Err(e).context("Failed to read contacts from the API"),
+        }
+    }
 }
 
 impl PreparedRun {
@@ -129,15 +164,11 @@ impl PreparedRun {
     ) -> anyhow::Result<()> {
         let seen = (self.req.mode == Mode::Full).then_some(self.run_id);
         let client = self.rec.client.clone();
+        // Owned by one fetch at a time: pages are read one after another.
+        let sizer = Arc::new(Mutex::new(PageSizer::default()));
         let fetch = |after: i64| {
-            let client = client.clone();
-            async move {
-                let page = client
-                    .contacts_page(after, since)
-                    .await
-                    .context("Failed to read contacts from the API")?;
-                Ok::<_, anyhow::Error>((page.served_at, page))
-            }
+            let (client, sizer) = (client.clone(), sizer.clone());
+            async move { fetch_contacts(&client, &sizer, after, since).await }
         };
         let mut next = fetch(self.checkpoint.contacts_after).await?;
         loop {

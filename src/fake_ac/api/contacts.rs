@@ -184,18 +184,45 @@ fn association_page(
     (total, out)
 }
 
+/// Every association, as the documented list shows it: `filters[subscriberid]`,
+/// `filters[tagid]`, `filters[cdate]` (one exact time, not a range) and `orders[cdate]`;
+/// anything else is ignored. Reads only the contacts' tags, never their field values.
 async fn contact_tags(state: State, req: HttpRequest) -> HttpResponse {
     let p = Params::of(&req);
-    let tag = p.int("filters[tagid]");
-    let base = state.base().to_string();
-    let (total, rows) = association_page(&state, &p, p.int("filters[subscriberid]"), |c| {
-        c.tags
-            .iter()
-            .filter(|(t, _)| tag.is_none_or(|want| want == **t))
-            .map(|(t, at)| render::contact_tag(c.id, *t, *at, &base))
+    let (limit, offset) = p.paging();
+    let (tag, only) = (p.int("filters[tagid]"), p.int("filters[subscriberid]"));
+    let at = p
+        .get("filters[cdate]")
+        .map(|v| crate::fake_ac::clock::parse_filter_time(v).unwrap_or(i64::MIN));
+    let order = p
+        .get("orders[cdate]")
+        .map(|v| v.eq_ignore_ascii_case("desc"));
+    let mut all: Vec<(i64, i64, i64)> = {
+        let acct = state.account();
+        let ids = match only {
+            Some(id) => id..=id,
+            None => 1..=acct.max_contact,
+        };
+        ids.filter_map(|id| acct.contact_tags(id).map(|tags| (id, tags)))
+            .flat_map(|(id, tags)| tags.into_iter().map(move |(t, when)| (id, t, when)))
+            .filter(|(_, t, when)| {
+                tag.is_none_or(|want| want == *t) && at.is_none_or(|want| want == *when)
+            })
             .collect()
-    });
-    ok(&json!({ "contactTags": rows, "meta": meta_total(total) }))
+    };
+    match order {
+        Some(true) => all.sort_by_key(|(c, t, when)| std::cmp::Reverse((*when, *c, *t))),
+        Some(false) => all.sort_by_key(|(c, t, when)| (*when, *c, *t)),
+        None => {}
+    }
+    let base = state.base();
+    let rows: Vec<Value> = all
+        .iter()
+        .skip(offset as usize)
+        .take(limit as usize)
+        .map(|(c, t, when)| render::contact_tag(*c, *t, *when, base))
+        .collect();
+    ok(&json!({ "contactTags": rows, "meta": meta_total(all.len()) }))
 }
 
 async fn field_values(state: State, req: HttpRequest) -> HttpResponse {

@@ -4,7 +4,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
 use super::{meta_total, no_result, ok, page_of, render, Params, State};
-use crate::fake_ac::catalog::{self, FIELDS, LISTS, TAGS, USERS};
+use crate::fake_ac::catalog::{self, LISTS, USERS};
 
 /// Every event type `GET /webhook/events` lists.
 pub(crate) const WEBHOOK_EVENTS: &[&str] = &[
@@ -53,8 +53,8 @@ async fn tags(state: State, req: HttpRequest) -> HttpResponse {
     let search = p
         .get("search")
         .or_else(|| p.get("filters[search][contains]"));
-    let all: Vec<Value> = TAGS
-        .iter()
+    let heavy = state.account().realism.heavy;
+    let all: Vec<Value> = catalog::tags(heavy)
         .filter(|t| search.is_none_or(|s| t.name.to_lowercase().contains(&s.to_lowercase())))
         .map(|t| render::tag(t, state.base()))
         .collect();
@@ -62,7 +62,12 @@ async fn tags(state: State, req: HttpRequest) -> HttpResponse {
 }
 
 async fn tag(state: State, path: web::Path<String>) -> HttpResponse {
-    match path.parse::<i64>().ok().and_then(catalog::tag_by_id) {
+    let heavy = state.account().realism.heavy;
+    let found = path
+        .parse::<i64>()
+        .ok()
+        .and_then(|id| catalog::tags(heavy).find(|t| t.id == id));
+    match found {
         Some(t) => {
             let mut v = render::tag(t, state.base());
             v["subscriber_count"] = json!("0");
@@ -76,8 +81,8 @@ async fn tag(state: State, path: web::Path<String>) -> HttpResponse {
 async fn fields(state: State, req: HttpRequest) -> HttpResponse {
     let p = Params::of(&req);
     let base = state.base();
-    let all: Vec<Value> = FIELDS
-        .iter()
+    let heavy = state.account().realism.heavy;
+    let all: Vec<Value> = catalog::fields(heavy)
         .enumerate()
         .map(|(i, f)| render::field(f, i + 1, base))
         .collect();
@@ -85,8 +90,7 @@ async fn fields(state: State, req: HttpRequest) -> HttpResponse {
         p.int("offset").unwrap_or(0).max(0) as usize,
         p.int("limit").unwrap_or(100).clamp(1, 100) as usize,
     );
-    let options: Vec<Value> = FIELDS
-        .iter()
+    let options: Vec<Value> = catalog::fields(heavy)
         .flat_map(|f| {
             render::option_labels(f).iter().enumerate().map(move |(i, label)| {
                 json!({
@@ -98,8 +102,7 @@ async fn fields(state: State, req: HttpRequest) -> HttpResponse {
             })
         })
         .collect();
-    let rels: Vec<Value> = FIELDS
-        .iter()
+    let rels: Vec<Value> = catalog::fields(heavy)
         .map(|f| json!({ "field": f.id.to_string(), "relid": "0", "dorder": "0", "cdate": null, "links": [], "id": f.id.to_string() }))
         .collect();
     let page: Vec<Value> = all.iter().skip(offset).take(limit).cloned().collect();

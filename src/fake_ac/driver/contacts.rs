@@ -4,7 +4,7 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::Rng;
 
-use super::{live_contact, staff_source, touch_contact};
+use super::{live_contact, staff_source, touch_contact, touch_parts};
 use crate::fake_ac::catalog::{self, FIELDS, FIRST_NAMES, LAST_NAMES, LISTS};
 use crate::fake_ac::generate::{self, Mix};
 use crate::fake_ac::model::{FieldValue, ListSub};
@@ -53,9 +53,14 @@ pub(super) fn create(acct: &mut Account, rng: &mut StdRng, now: i64) -> Event {
 /// A scalar or custom field change: `update` with the full contact.
 pub(super) fn update(acct: &mut Account, rng: &mut StdRng, now: i64) -> Option<Event> {
     let mut c = live_contact(acct, rng)?;
-    let t = touch_contact(&mut c, now);
     let mut m = Mix::new(rng.gen(), c.id, 9);
-    match rng.gen_range(0..10) {
+    let what = rng.gen_range(0..10);
+    // Kinds 5 and up change a custom field value only.
+    let t = match what {
+        0..=4 => touch_contact(&mut c, now),
+        _ => touch_parts(&mut c, now, acct.realism.frozen_udate),
+    };
+    match what {
         0 => c.first_name = m.pick(FIRST_NAMES).to_string(),
         1 => c.last_name = m.pick(LAST_NAMES).to_string(),
         2 => c.phone = format!("+1 555-02{:02}-{:04}", c.id % 100, m.below(10_000)),
@@ -112,7 +117,7 @@ pub(super) fn tag(acct: &mut Account, rng: &mut StdRng, now: i64, add: bool) -> 
         .filter(|id| c.tags.contains_key(id) != add)
         .collect();
     let tag = *candidates.choose(rng)?;
-    let t = touch_contact(&mut c, now);
+    let t = touch_parts(&mut c, now, acct.realism.frozen_udate);
     let kind = if add {
         c.tags.insert(tag, t);
         "contact_tag_added"
@@ -141,7 +146,7 @@ pub(super) fn subscription(
         .filter(|id| c.lists.get(id).is_some_and(|s| s.status == 1) != on)
         .collect();
     let list = *candidates.choose(rng)?;
-    let t = touch_contact(&mut c, now);
+    let t = touch_parts(&mut c, now, acct.realism.frozen_udate);
     let public = rng.gen_bool(0.4);
     let source = if public { "public" } else { staff_source(rng) };
     let mut e = if on {

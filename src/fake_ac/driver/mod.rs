@@ -4,6 +4,9 @@
 
 mod contacts;
 mod deals;
+mod lost;
+
+pub use lost::LostChange;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -94,6 +97,16 @@ impl Driver {
         event.unwrap_or_else(|| contacts::create(acct, rng, now))
     }
 
+    /// Makes one change of `kind` whose webhook is lost; returns the contact it changed.
+    pub(crate) fn lost_change(
+        &mut self,
+        acct: &mut Account,
+        now: i64,
+        kind: LostChange,
+    ) -> Option<i64> {
+        lost::apply(acct, &mut self.rng, now, kind)
+    }
+
     fn pick_kind(&mut self) -> Kind {
         let total: u32 = MIX.iter().map(|(_, w)| w).sum();
         let mut roll = self.rng.gen_range(0..total);
@@ -130,8 +143,19 @@ pub(super) fn live_deal(acct: &Account, rng: &mut StdRng) -> Option<Deal> {
 
 /// Moves a contact's update time to its next change time and returns that time.
 pub(super) fn touch_contact(c: &mut Contact, now: i64) -> i64 {
-    c.udate = next_change_time(now, c.udate);
+    c.touched = next_change_time(now, c.touched.max(c.udate));
+    c.udate = c.touched;
     c.udate
+}
+
+/// The next change time of a contact whose tags, list memberships or field values change:
+/// `udate` moves too, unless the account keeps it frozen for such changes.
+pub(super) fn touch_parts(c: &mut Contact, now: i64, frozen_udate: bool) -> i64 {
+    if !frozen_udate {
+        return touch_contact(c, now);
+    }
+    c.touched = next_change_time(now, c.touched.max(c.udate));
+    c.touched
 }
 
 /// Moves a deal's modification time, and its contact's update time when the event carries
@@ -140,8 +164,8 @@ pub(super) fn touch_contact(c: &mut Contact, now: i64) -> i64 {
 pub(super) fn touch_deal(d: &mut Deal, contact: Option<&mut Contact>, now: i64) -> i64 {
     let mut t = next_change_time(now, d.mdate);
     if let Some(c) = contact {
-        t = t.max(next_change_time(now, c.udate));
-        c.udate = t;
+        t = t.max(next_change_time(now, c.touched.max(c.udate)));
+        (c.udate, c.touched) = (t, t);
     }
     d.mdate = t;
     t
