@@ -9,7 +9,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::clock::now_secs;
-use super::driver::Driver;
+use super::driver::{silent_change, Driver, NotesChurn};
 use super::sender::{Outgoing, Sender};
 use super::shared::Shared;
 use super::snapshot;
@@ -133,6 +133,21 @@ impl Engine {
         }
         deleted.sort_unstable();
         deleted
+    }
+
+    /// Makes up to `n` note and task changes that send no webhook (edits, reopenings,
+    /// deletions).
+    pub(crate) fn churn_notes_and_tasks(&self, n: u64) -> NotesChurn {
+        let mut rng = self.picker.lock().unwrap_or_else(|e| e.into_inner());
+        let mut acct = self.shared.account();
+        let mut done = NotesChurn::default();
+        for _ in 0..n {
+            match silent_change(&mut acct, &mut rng, now_secs()) {
+                Some(change) => done.add(change),
+                None => break,
+            }
+        }
+        done
     }
 
     /// The account as a [`Snapshot`].

@@ -4,6 +4,10 @@
 
 mod contacts;
 mod deals;
+mod notes;
+
+pub(crate) use notes::silent_change;
+pub use notes::NotesChurn;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
