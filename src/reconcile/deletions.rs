@@ -17,7 +17,8 @@ const MASS_DELETE_ROWS: usize = 100;
 /// candidates are confirmed one by one (a 404) when there are no more than this many.
 const VERIFY_DEALS_UP_TO: usize = 200;
 
-fn guard(table: &str, candidates: usize, live: i64, allow: bool) -> anyhow::Result<()> {
+/// Refuses a deletion of more than 10% (and more than 100 rows) of a table unless allowed.
+pub(super) fn guard(table: &str, candidates: usize, live: i64, allow: bool) -> anyhow::Result<()> {
     let too_many =
         candidates > MASS_DELETE_ROWS && (candidates as f64) > MASS_DELETE_SHARE * live as f64;
     if too_many && !allow {
