@@ -233,3 +233,59 @@ async fn a_contact_note_from_a_webhook_and_from_the_api_is_one_row() {
 fn urlencoding(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
+
+#[tokio::test]
+async fn task_versions_decide_completion_and_only_a_sighting_revives_a_deleted_task() {
+    use acmirror::mirror::notes::{self, Done, Kind, TaskState};
+    let app = common::TestApp::spawn().await;
+    let at = |s: i64| {
+        chrono::DateTime::from_timestamp(1_800_000_000 + s, 0)
+            .expect("valid")
+            .naive_utc()
+    };
+    let task = move |done: Done, v: i64| TaskState {
+        id: 77,
+        deal_id: 5,
+        task_type: Some("Call".into()),
+        title: Some(String::new()),
+        note: Some("agenda".into()),
+        due_at: Some(at(9_000)),
+        done,
+        source_time: at(v),
+    };
+    let done_at = |c: &mut acmirror::db::DbConn| {
+        use acmirror::db::schema::deal_tasks as dt;
+        use diesel::prelude::*;
+        dt::table
+            .find(77)
+            .select((dt::done_at, dt::deleted_at.is_not_null()))
+            .first::<(Option<chrono::NaiveDateTime>, bool)>(c)
+            .expect("row")
+    };
+    app.with_conn(move |c| {
+        let now = at(100_000);
+        // A delivered completion at t=20 with its exact time.
+        assert!(
+            notes::upsert_task(c, &task(Done::Exact(Some(at(20))), 20), false, now).expect("write")
+        );
+        // An API read from before the completion (udate 10, open) changes nothing.
+        assert!(!notes::upsert_task(c, &task(Done::Open, 10), true, now).expect("write"));
+        assert_eq!(done_at(c), (Some(at(20)), false));
+        // The API shows it done later without a time: the exact time is kept.
+        notes::upsert_task(c, &task(Done::Approx(at(30)), 30), true, now).expect("write");
+        assert_eq!(done_at(c), (Some(at(20)), false));
+        // Reopened upstream (no webhook exists for that), seen by a newer read.
+        assert!(notes::upsert_task(c, &task(Done::Open, 40), true, now).expect("write"));
+        assert_eq!(done_at(c), (None, false));
+        // Deleted upstream: a late delivery does not bring it back, a sighting does.
+        assert_eq!(
+            notes::mark_deleted(c, Kind::DealTasks, &[77], at(50), now).expect("write"),
+            1
+        );
+        notes::upsert_task(c, &task(Done::Exact(Some(at(45))), 45), false, now).expect("write");
+        assert!(done_at(c).1, "still deleted after a stale delivery");
+        assert!(notes::upsert_task(c, &task(Done::Open, 60), true, now).expect("write"));
+        assert_eq!(done_at(c), (None, false));
+    })
+    .await;
+}

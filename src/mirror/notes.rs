@@ -39,6 +39,9 @@ pub struct NoteState {
     pub source_time: SourceTime,
 }
 
+/// A stored contact note: row id, text, version, deletion mark, contact.
+type ContactNoteRow = (i64, String, Option<SourceTime>, Option<SourceTime>, i64);
+
 /// A task on a deal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskState {
@@ -263,8 +266,7 @@ pub fn upsert_api_contact_note(
     n: &NoteState,
     now: SourceTime,
 ) -> QueryResult<(i64, bool)> {
-    type Row = (i64, String, Option<SourceTime>, Option<SourceTime>, i64);
-    let by_id: Option<Row> = cn::table
+    let by_id: Option<ContactNoteRow> = cn::table
         .filter(cn::ac_id.eq(n.id))
         .select((
             cn::id,
@@ -314,10 +316,7 @@ pub fn upsert_api_contact_note(
 }
 
 /// The webhook row an API contact note adopts, if any.
-fn adoptable(
-    conn: &mut DbConn,
-    n: &NoteState,
-) -> QueryResult<Option<(i64, String, Option<SourceTime>, Option<SourceTime>, i64)>> {
+fn adoptable(conn: &mut DbConn, n: &NoteState) -> QueryResult<Option<ContactNoteRow>> {
     let Some(created) = n.created_at else {
         return Ok(None);
     };
@@ -350,6 +349,10 @@ fn adoptable(
     Ok(best.map(|(id, text, version, deleted, contact, _)| (id, text, version, deleted, contact)))
 }
 
+/// A live row: its key (the mirror's row id for contact notes, else ActiveCampaign's id), when
+/// the mirror last wrote it, and ActiveCampaign's id if known.
+pub type LiveRow = (i64, Option<SourceTime>, Option<i64>);
+
 /// Which table a deletion mark goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
@@ -363,10 +366,7 @@ pub enum Kind {
 
 /// Live rows of `kind` with their `synced_at` (row id for contact notes, else ActiveCampaign's
 /// id), and for contact notes the ActiveCampaign id if known.
-pub fn live_rows(
-    conn: &mut DbConn,
-    kind: Kind,
-) -> QueryResult<Vec<(i64, Option<SourceTime>, Option<i64>)>> {
+pub fn live_rows(conn: &mut DbConn, kind: Kind) -> QueryResult<Vec<LiveRow>> {
     match kind {
         Kind::DealNotes => Ok(dn::table
             .filter(dn::deleted_at.is_null())
