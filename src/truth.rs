@@ -3,8 +3,8 @@
 //! The simulator renders its ground truth as a [`Snapshot`], the mirror renders its tables as
 //! one too, and [`diff`] lists every difference. Tests, `demo` and `verify` rely on it to prove
 //! that the mirror converged. Only what reconciliation can repair is compared: contacts and
-//! their tags, custom field values and list memberships, deals, and the dimension tables.
-//! Notes and tasks arrive by webhook only and are not part of the comparison.
+//! their tags, custom field values and list memberships, deals, the dimension tables, deal
+//! notes, contact notes and deal tasks.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -71,6 +71,33 @@ pub struct StageTruth {
     pub title: String,
 }
 
+/// A deal note (`deal_notes`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoteTruth {
+    /// `deal_notes.deal_id`
+    pub deal_id: i64,
+    /// `deal_notes.note`
+    pub note: String,
+}
+
+/// A deal task (`deal_tasks`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskTruth {
+    /// `deal_tasks.deal_id`
+    pub deal_id: i64,
+    /// `deal_tasks.task_type`: the type's title.
+    pub task_type: Option<String>,
+    /// `deal_tasks.title`
+    pub title: Option<String>,
+    /// `deal_tasks.note`
+    pub note: Option<String>,
+    /// `deal_tasks.due_at` as Unix seconds.
+    pub due: Option<i64>,
+    /// Whether `deal_tasks.done_at` is set. The API gives no completion time, so only
+    /// completion itself is compared.
+    pub done: bool,
+}
+
 /// Everything the comparison looks at. Deleted contacts and deals are absent.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Snapshot {
@@ -88,6 +115,16 @@ pub struct Snapshot {
     pub pipelines: BTreeMap<i64, String>,
     /// Stages by id.
     pub stages: BTreeMap<i64, StageTruth>,
+    /// Live deal notes by ActiveCampaign id.
+    #[serde(default)]
+    pub deal_notes: BTreeMap<i64, NoteTruth>,
+    /// Live contact notes: contact id to the sorted texts (webhooks carry no note id, so
+    /// contact notes are compared by content).
+    #[serde(default)]
+    pub contact_notes: BTreeMap<i64, Vec<String>>,
+    /// Live deal tasks by ActiveCampaign id.
+    #[serde(default)]
+    pub deal_tasks: BTreeMap<i64, TaskTruth>,
 }
 
 /// One way in which the mirror differs from the truth.
@@ -122,6 +159,24 @@ pub fn diff(mirror: &Snapshot, truth: &Snapshot) -> Vec<Difference> {
     diff_map(&mut out, "fields", &mirror.fields, &truth.fields);
     diff_map(&mut out, "pipelines", &mirror.pipelines, &truth.pipelines);
     diff_map(&mut out, "stages", &mirror.stages, &truth.stages);
+    diff_map(
+        &mut out,
+        "deal_notes",
+        &mirror.deal_notes,
+        &truth.deal_notes,
+    );
+    diff_map(
+        &mut out,
+        "contact_notes",
+        &mirror.contact_notes,
+        &truth.contact_notes,
+    );
+    diff_map(
+        &mut out,
+        "deal_tasks",
+        &mirror.deal_tasks,
+        &truth.deal_tasks,
+    );
     for (name, id) in &truth.tags {
         match mirror.tags.get(name) {
             Some(m) if m == id => {}

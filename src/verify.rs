@@ -5,11 +5,13 @@ use std::collections::BTreeMap;
 use diesel::prelude::*;
 
 use crate::db::schema::{
-    contact_field_values as cfv, contact_lists as cl, contact_tag_states as cts, contacts, deals,
-    fields, lists, pipelines, stages, tags,
+    contact_field_values as cfv, contact_lists as cl, contact_tag_states as cts, contacts,
+    deal_notes as dn, deal_tasks as dt, deals, fields, lists, pipelines, stages, tags,
 };
 use crate::db::DbConn;
-use crate::truth::{norm, ContactTruth, DealTruth, FieldTruth, Snapshot, StageTruth};
+use crate::truth::{
+    norm, ContactTruth, DealTruth, FieldTruth, NoteTruth, Snapshot, StageTruth, TaskTruth,
+};
 
 /// Reads the live rows of the mirror.
 pub fn mirror_snapshot(conn: &mut DbConn) -> QueryResult<Snapshot> {
@@ -152,5 +154,57 @@ pub fn mirror_snapshot(conn: &mut DbConn) -> QueryResult<Snapshot> {
             )
         })
         .collect();
+    notes_and_tasks(conn, &mut snap)?;
     Ok(snap)
+}
+
+/// Live deal notes, contact notes and deal tasks.
+fn notes_and_tasks(conn: &mut DbConn, snap: &mut Snapshot) -> QueryResult<()> {
+    let notes: Vec<(i64, i64, String)> = dn::table
+        .filter(dn::deleted_at.is_null())
+        .select((dn::id, dn::deal_id, dn::note))
+        .load(conn)?;
+    snap.deal_notes = notes
+        .into_iter()
+        .map(|(id, deal_id, note)| (id, NoteTruth { deal_id, note }))
+        .collect();
+    snap.contact_notes = crate::mirror::notes::contact_note_texts(conn)?
+        .into_iter()
+        .collect();
+    type TaskRow = (
+        i64,
+        i64,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<chrono::NaiveDateTime>,
+        Option<chrono::NaiveDateTime>,
+    );
+    let tasks: Vec<TaskRow> = dt::table
+        .filter(dt::deleted_at.is_null())
+        .select((
+            dt::id,
+            dt::deal_id,
+            dt::task_type,
+            dt::title,
+            dt::note,
+            dt::due_at,
+            dt::done_at,
+        ))
+        .load(conn)?;
+    snap.deal_tasks = tasks
+        .into_iter()
+        .map(|(id, deal_id, task_type, title, note, due, done)| {
+            let truth = TaskTruth {
+                deal_id,
+                task_type: norm(task_type),
+                title: norm(title),
+                note: norm(note),
+                due: due.map(|d| d.and_utc().timestamp()),
+                done: done.is_some(),
+            };
+            (id, truth)
+        })
+        .collect();
+    Ok(())
 }

@@ -131,6 +131,9 @@ diesel::table! {
         deal_id -> BigInt,
         note -> Text,
         created_at -> Nullable<Timestamp>,
+        updated_at -> Nullable<Timestamp>,
+        deleted_at -> Nullable<Timestamp>,
+        synced_at -> Nullable<Timestamp>,
     }
 }
 
@@ -145,17 +148,24 @@ diesel::table! {
         due_at -> Nullable<Timestamp>,
         done_at -> Nullable<Timestamp>,
         updated_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+        synced_at -> Nullable<Timestamp>,
     }
 }
 
 diesel::table! {
-    /// Notes on contacts, one per delivery that carried one.
+    /// Notes on contacts: from a delivery (`event_id`), from the API (`ac_id`), or both once
+    /// reconciliation has matched them.
     contact_notes (id) {
         id -> BigInt,
         contact_id -> BigInt,
         note -> Text,
         created_at -> Nullable<Timestamp>,
-        event_id -> BigInt,
+        event_id -> Nullable<BigInt>,
+        ac_id -> Nullable<BigInt>,
+        updated_at -> Nullable<Timestamp>,
+        deleted_at -> Nullable<Timestamp>,
+        synced_at -> Nullable<Timestamp>,
     }
 }
 

@@ -16,6 +16,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .route("/changes", web::post().to(changes))
             .route("/import", web::post().to(import))
             .route("/delete", web::post().to(delete))
+            .route("/notes-churn", web::post().to(notes_churn))
             .route("/flush", web::post().to(flush)),
     );
 }
@@ -61,6 +62,13 @@ async fn delete(engine: Data, req: HttpRequest) -> HttpResponse {
     let contacts = engine.delete_contacts(p.int("contacts").unwrap_or(0).max(0) as u64);
     let deals = engine.delete_deals(p.int("deals").unwrap_or(0).max(0) as u64);
     HttpResponse::Ok().json(json!({ "contacts": contacts, "deals": deals }))
+}
+
+/// `POST /__fake/notes-churn?count=N`: note and task edits and deletions, which send no
+/// webhooks.
+async fn notes_churn(engine: Data, req: HttpRequest) -> HttpResponse {
+    let count = Params::of(&req).int("count").unwrap_or(1).max(0) as u64;
+    HttpResponse::Ok().json(engine.churn_notes_and_tasks(count))
 }
 
 /// `POST /__fake/flush`: returns once every queued and delayed delivery has been attempted.

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use super::driver::Driver;
+use super::driver::{silent_change, Driver, NotesChurn};
 use super::sender::{Outgoing, Sender};
 use super::shared::Shared;
 use super::snapshot;
@@ -156,6 +156,22 @@ impl Engine {
             changed.extend(driver.lost_change(&mut acct, now, kind));
         }
         changed
+    }
+
+    /// Makes up to `n` note and task changes that send no webhook (edits, reopenings,
+    /// deletions).
+    pub(crate) fn churn_notes_and_tasks(&self, n: u64) -> NotesChurn {
+        let now = self.shared.clock.now_secs();
+        let mut rng = self.picker.lock().unwrap_or_else(|e| e.into_inner());
+        let mut acct = self.shared.account();
+        let mut done = NotesChurn::default();
+        for _ in 0..n {
+            match silent_change(&mut acct, &mut rng, now) {
+                Some(change) => done.add(change),
+                None => break,
+            }
+        }
+        done
     }
 
     /// The account as a [`Snapshot`].

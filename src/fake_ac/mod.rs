@@ -48,6 +48,7 @@ use anyhow::Context;
 pub use cli::{run, FakeAcArgs};
 pub use config::{ApiFaults, FakeAcConfig, Realism, WebhookFaults};
 pub use driver::LostChange;
+pub use driver::NotesChurn;
 pub use stats::FakeAcStats;
 
 use engine::Engine;
@@ -201,6 +202,12 @@ impl FakeAcHandle {
     /// Deletes up to `n` random deals, without webhooks; returns their ids.
     pub fn delete_deals(&self, n: u64) -> Vec<i64> {
         self.engine.delete_deals(n)
+    }
+
+    /// Makes up to `n` note and task changes for which ActiveCampaign sends no webhook: note
+    /// edits, task edits and reopenings, note and task deletions.
+    pub fn churn_notes_and_tasks(&self, n: u64) -> NotesChurn {
+        self.engine.churn_notes_and_tasks(n)
     }
 
     /// Sets or clears the URL that receives every event, besides registered webhooks.

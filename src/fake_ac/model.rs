@@ -66,7 +66,7 @@ pub(crate) struct Deal {
     pub mdate: i64,
 }
 
-/// A deal task, kept so that completions refer to tasks that were added.
+/// A deal task, served by `/dealTasks`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Task {
     pub id: i64,
@@ -76,6 +76,30 @@ pub(crate) struct Task {
     pub note: String,
     pub due: i64,
     pub done: Option<i64>,
+    pub cdate: i64,
+    /// Last change (creation, completion, edit).
+    pub udate: i64,
+}
+
+/// What a note is attached to (`reltype`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NoteOwner {
+    /// `Deal`, `relid` a deal id.
+    Deal,
+    /// `Subscriber`, `relid` a contact id.
+    Contact,
+}
+
+/// A note on a deal or a contact, served by `/notes`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Note {
+    pub id: i64,
+    pub owner: NoteOwner,
+    pub relid: i64,
+    pub text: String,
+    pub cdate: i64,
+    /// Last edit.
+    pub mdate: i64,
 }
 
 /// Task types (`task[type_id]`, `task[type_title]`).

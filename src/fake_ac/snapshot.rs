@@ -2,10 +2,12 @@
 
 use std::collections::BTreeMap;
 
-use super::catalog::{self, LISTS, PIPELINES};
-use super::model::{Contact, Deal};
+use super::catalog::{self, tag_by_id, LISTS, PIPELINES};
+use super::model::{Contact, Deal, NoteOwner, Task, TASK_TYPES};
 use super::state::Account;
-use crate::truth::{norm, ContactTruth, DealTruth, FieldTruth, Snapshot, StageTruth};
+use crate::truth::{
+    norm, ContactTruth, DealTruth, FieldTruth, NoteTruth, Snapshot, StageTruth, TaskTruth,
+};
 
 /// Everything live in the account. Deals in the restricted pipeline appear as what the API
 /// shows of them, a permission stub: title and status only, since no reconciliation can learn
@@ -27,7 +29,44 @@ pub(crate) fn snapshot(acct: &Account) -> Snapshot {
             s.deals.insert(id, truth);
         }
     }
+    for n in acct.notes.values() {
+        match n.owner {
+            NoteOwner::Deal => {
+                let truth = NoteTruth {
+                    deal_id: n.relid,
+                    note: n.text.clone(),
+                };
+                s.deal_notes.insert(n.id, truth);
+            }
+            NoteOwner::Contact => s
+                .contact_notes
+                .entry(n.relid)
+                .or_default()
+                .push(n.text.clone()),
+        }
+    }
+    for texts in s.contact_notes.values_mut() {
+        texts.sort();
+    }
+    for t in acct.tasks.values() {
+        s.deal_tasks.insert(t.id, task_truth(t));
+    }
     s
+}
+
+/// A task as the reporting schema shows it.
+pub(crate) fn task_truth(t: &Task) -> TaskTruth {
+    TaskTruth {
+        deal_id: t.deal,
+        task_type: TASK_TYPES
+            .iter()
+            .find(|(id, _)| *id == t.type_id)
+            .map(|(_, title)| title.to_string()),
+        title: norm(Some(t.title.clone())),
+        note: norm(Some(t.note.clone())),
+        due: Some(t.due),
+        done: t.done.is_some(),
+    }
 }
 
 /// The dimension tables, which never change (more of them in a heavy account).
@@ -67,7 +106,7 @@ pub(crate) fn contact_truth(c: &Contact) -> ContactTruth {
     let tags = c
         .tags
         .keys()
-        .filter_map(|id| super::catalog::tag_by_id(*id))
+        .filter_map(|id| tag_by_id(*id))
         .map(|t| t.name.to_string())
         .collect();
     let field_values: BTreeMap<i64, String> = c

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::config::Realism;
 use super::generate::{self, DealShape};
 use super::heavy;
-use super::model::{Contact, Deal, Task};
+use super::model::{Contact, Deal, Note, NoteOwner, Task};
 
 /// A webhook registered through `POST /api/3/webhooks`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +47,8 @@ pub(crate) struct Account {
     deleted_deals: BTreeSet<i64>,
     pub tasks: BTreeMap<i64, Task>,
     pub next_task: i64,
+    /// Deal and contact notes by id.
+    pub notes: BTreeMap<i64, Note>,
     pub next_note: i64,
     pub webhooks: BTreeMap<i64, Webhook>,
     pub next_webhook: i64,
@@ -78,6 +80,7 @@ impl Account {
             deleted_deals: BTreeSet::new(),
             tasks: BTreeMap::new(),
             next_task: 1,
+            notes: BTreeMap::new(),
             next_note: 1,
             webhooks: BTreeMap::new(),
             next_webhook: 1,
@@ -211,6 +214,8 @@ impl Account {
             return false;
         }
         self.contacts.remove(&id);
+        self.notes
+            .retain(|_, n| !(n.owner == NoteOwner::Contact && n.relid == id));
         self.deleted_contacts.insert(id)
     }
 
@@ -289,6 +294,8 @@ impl Account {
         }
         self.deals.remove(&id);
         self.tasks.retain(|_, t| t.deal != id);
+        self.notes
+            .retain(|_, n| !(n.owner == NoteOwner::Deal && n.relid == id));
         self.deleted_deals.insert(id)
     }
 

@@ -1,4 +1,4 @@
-//! Deals, their notes and tasks, and contact notes.
+//! Deals (their notes and tasks are in [`super::notes`]).
 
 use std::collections::HashMap;
 
@@ -7,7 +7,7 @@ use diesel::upsert::excluded;
 
 use super::OnlyIf;
 use super::{coalesce_ts, SourceTime, CHUNK};
-use crate::db::schema::{contact_notes, deal_notes, deal_tasks, deals};
+use crate::db::schema::deals;
 use crate::db::DbConn;
 use crate::{upsert_rows, with_backend};
 
@@ -212,105 +212,6 @@ pub fn load(conn: &mut DbConn, ids: &[i64]) -> QueryResult<HashMap<i64, DealStat
             },
         )
         .collect())
-}
-
-/// Adds or refreshes a deal note (notes are identified by ActiveCampaign's id).
-pub fn upsert_note(
-    conn: &mut DbConn,
-    id: i64,
-    deal_id: i64,
-    note: &str,
-    created_at: Option<SourceTime>,
-) -> QueryResult<usize> {
-    let row = (
-        deal_notes::id.eq(id),
-        deal_notes::deal_id.eq(deal_id),
-        deal_notes::note.eq(note),
-        deal_notes::created_at.eq(created_at),
-    );
-    with_backend!(&mut *conn, |c| diesel::insert_into(deal_notes::table)
-        .values(&row)
-        .on_conflict(deal_notes::id)
-        .do_update()
-        .set((
-            deal_notes::deal_id.eq(excluded(deal_notes::deal_id)),
-            deal_notes::note.eq(excluded(deal_notes::note))
-        ))
-        .execute(c))
-}
-
-/// A task on a deal.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TaskState {
-    /// ActiveCampaign's id.
-    pub id: i64,
-    /// The deal.
-    pub deal_id: i64,
-    /// Task type title (`Call`, `Email`).
-    pub task_type: Option<String>,
-    /// Title.
-    pub title: Option<String>,
-    /// Note.
-    pub note: Option<String>,
-    /// Due time.
-    pub due_at: Option<SourceTime>,
-    /// Completion time.
-    pub done_at: Option<SourceTime>,
-    /// When this state became true upstream.
-    pub source_time: SourceTime,
-}
-
-/// Writes a task unless the mirror holds a newer state of it.
-pub fn upsert_task(conn: &mut DbConn, t: &TaskState) -> QueryResult<usize> {
-    let row = (
-        deal_tasks::id.eq(t.id),
-        deal_tasks::deal_id.eq(t.deal_id),
-        deal_tasks::task_type.eq(&t.task_type),
-        deal_tasks::title.eq(&t.title),
-        deal_tasks::note.eq(&t.note),
-        deal_tasks::due_at.eq(t.due_at),
-        deal_tasks::done_at.eq(t.done_at),
-        deal_tasks::updated_at.eq(t.source_time),
-    );
-    with_backend!(&mut *conn, |c| diesel::insert_into(deal_tasks::table)
-        .values(&row)
-        .on_conflict(deal_tasks::id)
-        .do_update()
-        .set((
-            deal_tasks::deal_id.eq(excluded(deal_tasks::deal_id)),
-            deal_tasks::task_type.eq(excluded(deal_tasks::task_type)),
-            deal_tasks::title.eq(excluded(deal_tasks::title)),
-            deal_tasks::note.eq(excluded(deal_tasks::note)),
-            deal_tasks::due_at.eq(excluded(deal_tasks::due_at)),
-            deal_tasks::done_at.eq(coalesce_ts(
-                excluded(deal_tasks::done_at),
-                deal_tasks::done_at
-            )),
-            deal_tasks::updated_at.eq(excluded(deal_tasks::updated_at)),
-        ))
-        .only_if(deal_tasks::updated_at.le(excluded(deal_tasks::updated_at)))
-        .execute(c))
-}
-
-/// Adds a contact note carried by delivery `event_id`; replaying the delivery adds nothing.
-pub fn add_contact_note(
-    conn: &mut DbConn,
-    event_id: i64,
-    contact_id: i64,
-    note: &str,
-    created_at: Option<SourceTime>,
-) -> QueryResult<usize> {
-    let row = (
-        contact_notes::contact_id.eq(contact_id),
-        contact_notes::note.eq(note),
-        contact_notes::created_at.eq(created_at),
-        contact_notes::event_id.eq(event_id),
-    );
-    with_backend!(&mut *conn, |c| diesel::insert_into(contact_notes::table)
-        .values(&row)
-        .on_conflict(contact_notes::event_id)
-        .do_nothing()
-        .execute(c))
 }
 
 super::deletion_tracking!(deals, "deals");

@@ -10,6 +10,7 @@
 pub mod contacts;
 pub mod deals;
 pub mod dimensions;
+pub mod notes;
 pub mod tag_additions;
 pub mod tags;
 pub mod values;

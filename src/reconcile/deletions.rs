@@ -27,7 +27,8 @@ fn upstream_now(rec: &Reconciler) -> NaiveDateTime {
     rec.client.upstream_now().naive_utc()
 }
 
-fn guard(table: &str, candidates: usize, live: i64, allow: bool) -> anyhow::Result<()> {
+/// Refuses a deletion of more than 10% (and more than 100 rows) of a table unless allowed.
+pub(super) fn guard(table: &str, candidates: usize, live: i64, allow: bool) -> anyhow::Result<()> {
     if too_many(candidates, live) && !allow {
         anyhow::bail!(
             "the full run would mark {candidates} of {live} {table} deleted (more than 10%); nothing was deleted. \

@@ -12,6 +12,7 @@
 pub mod deletions;
 pub mod dimensions;
 pub mod lock;
+pub mod notes;
 pub mod pages;
 mod passes;
 mod request;
@@ -256,6 +257,12 @@ impl PreparedRun {
                 .await?;
         }
         if self.checkpoint.phase == Phase::Deletions {
+            if self.req.mode == Mode::Full && self.req.only.is_none() {
+                let n = notes::reconcile(&self.rec, self.req.allow_mass_delete).await?;
+                self.counters.fetched += n.fetched as i64;
+                self.counters.changed += n.changed as i64;
+                self.counters.deleted += n.deleted as i64;
+            }
             if self.req.mode == Mode::Full {
                 let deleted =
                     deletions::detect(&self.rec, self.run_id, self.started_at, &self.req).await?;

@@ -7,8 +7,9 @@ use diesel::QueryResult;
 use super::event::{ContactBlock, DealBlock, Delivery};
 use crate::db::DbConn;
 use crate::mirror::contacts::{self, ContactState, ContactStub, Present};
-use crate::mirror::deals::{self, DealState, TaskState};
+use crate::mirror::deals::{self, DealState};
 use crate::mirror::dimensions::{self, Stage};
+use crate::mirror::notes::{self, Done, NoteState, TaskState};
 use crate::mirror::{tags, values, SourceTime};
 
 /// What applying did.
@@ -108,7 +109,7 @@ pub fn apply(
                 }
                 "subscriber_note" => {
                     if let Some(note) = &d.contact_note {
-                        deals::add_contact_note(conn, event_id, c.id, note, Some(at))?;
+                        notes::add_contact_note(conn, event_id, c.id, note, at, now)?;
                     }
                 }
                 _ => {}
@@ -118,7 +119,14 @@ pub fn apply(
             let deal = need_deal()?;
             apply_deal(conn, d, deal, at, now)?;
             if let (Some((note_id, text)), "deal_note_add") = (&d.deal_note, kind) {
-                deals::upsert_note(conn, *note_id, deal.id, text, Some(at))?;
+                let note = NoteState {
+                    id: *note_id,
+                    parent_id: deal.id,
+                    note: text.clone(),
+                    created_at: Some(at),
+                    source_time: at,
+                };
+                notes::upsert_deal_note(conn, &note, false, now)?;
             }
             if let Some(t) = &d.task {
                 let done_at = match kind {
@@ -132,10 +140,10 @@ pub fn apply(
                     title: t.title.clone(),
                     note: t.note.clone(),
                     due_at: t.due_at,
-                    done_at,
+                    done: Done::Exact(done_at),
                     source_time: at,
                 };
-                deals::upsert_task(conn, &task)?;
+                notes::upsert_task(conn, &task, false, now)?;
             }
         }
         "deal_pipeline_add" => {

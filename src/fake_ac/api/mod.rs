@@ -3,6 +3,7 @@
 mod contacts;
 mod deals;
 mod dims;
+mod notes;
 mod render;
 mod sideload;
 mod webhooks;
@@ -25,6 +26,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .configure(contacts::configure)
             .configure(deals::configure)
             .configure(dims::configure)
+            .configure(notes::configure)
             .configure(webhooks::configure)
             .default_service(web::to(not_found)),
     );

@@ -7,7 +7,7 @@ use rand::Rng;
 use super::{live_contact, staff_source, touch_contact, touch_parts};
 use crate::fake_ac::catalog::{self, FIELDS, FIRST_NAMES, LAST_NAMES, LISTS};
 use crate::fake_ac::generate::{self, Mix};
-use crate::fake_ac::model::{FieldValue, ListSub};
+use crate::fake_ac::model::{FieldValue, ListSub, Note, NoteOwner};
 use crate::fake_ac::state::Account;
 use crate::fake_ac::wire::{kv, Event};
 
@@ -185,10 +185,22 @@ pub(super) fn note(acct: &mut Account, rng: &mut StdRng, now: i64) -> Option<Eve
     let mut c = live_contact(acct, rng)?;
     let t = touch_contact(&mut c, now);
     acct.put_contact(c.clone());
+    let id = acct.next_note;
     acct.next_note += 1;
+    let text = *NOTES.choose(rng).unwrap_or(&"note");
+    acct.notes.insert(
+        id,
+        Note {
+            id,
+            owner: NoteOwner::Contact,
+            relid: c.id,
+            text: text.to_string(),
+            cdate: t,
+            mdate: t,
+        },
+    );
     let mut e = Event::new("subscriber_note", t, "admin");
-    e.head
-        .push(kv("note", *NOTES.choose(rng).unwrap_or(&"note")));
+    e.head.push(kv("note", text));
     Some(with_contact(e, c))
 }
 

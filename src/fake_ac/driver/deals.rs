@@ -8,7 +8,7 @@ use super::{live_contact, live_deal, staff_source, touch_deal};
 use crate::fake_ac::catalog::{self, PIPELINES};
 use crate::fake_ac::clock;
 use crate::fake_ac::generate::{self, Mix};
-use crate::fake_ac::model::{Contact, Deal, Task, TASK_TYPES};
+use crate::fake_ac::model::{Contact, Deal, Note, NoteOwner, Task, TASK_TYPES};
 use crate::fake_ac::state::Account;
 use crate::fake_ac::wire::{kv, Event};
 
@@ -99,11 +99,22 @@ pub(super) fn note(acct: &mut Account, rng: &mut StdRng, now: i64) -> Option<Eve
     let t = touch_deal(&mut d, None, now);
     let id = acct.next_note;
     acct.next_note += 1;
+    let text = *NOTES.choose(rng).unwrap_or(&"note");
+    acct.notes.insert(
+        id,
+        Note {
+            id,
+            owner: NoteOwner::Deal,
+            relid: d.id,
+            text: text.to_string(),
+            cdate: t,
+            mdate: t,
+        },
+    );
     let mut e = Event::new("deal_note_add", t, "admin");
     e.contact_block = false;
     e.head.push(kv("note[id]", id.to_string()));
-    e.head
-        .push(kv("note[text]", *NOTES.choose(rng).unwrap_or(&"note")));
+    e.head.push(kv("note[text]", text));
     Some(finish(acct, e, d, c))
 }
 
@@ -124,6 +135,8 @@ pub(super) fn task_add(acct: &mut Account, rng: &mut StdRng, now: i64) -> Option
         note: "Discuss the renewal terms".to_string(),
         due: (t / 3_600 + 24 * rng.gen_range(1..10)) * 3_600,
         done: None,
+        cdate: t,
+        udate: t,
     };
     acct.next_task += 1;
     acct.tasks.insert(task.id, task.clone());
@@ -146,6 +159,7 @@ pub(super) fn task_complete(acct: &mut Account, rng: &mut StdRng, now: i64) -> O
     let mut c = acct.contact(d.contact);
     let t = touch_deal(&mut d, c.as_mut(), now);
     task.done = Some(t);
+    task.udate = t;
     acct.tasks.insert(id, task.clone());
     let mut e = Event::new("deal_task_complete", t, "admin");
     e.tail = task_pairs(&task);

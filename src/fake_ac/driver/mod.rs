@@ -7,6 +7,10 @@ mod deals;
 mod lost;
 
 pub use lost::LostChange;
+mod notes;
+
+pub(crate) use notes::silent_change;
+pub use notes::NotesChurn;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

@@ -1,0 +1,11 @@
+DELETE FROM contact_notes WHERE event_id IS NULL;
+ALTER TABLE contact_notes DROP COLUMN synced_at;
+ALTER TABLE contact_notes DROP COLUMN deleted_at;
+ALTER TABLE contact_notes DROP COLUMN updated_at;
+ALTER TABLE contact_notes DROP COLUMN ac_id;
+ALTER TABLE contact_notes ALTER COLUMN event_id SET NOT NULL;
+ALTER TABLE deal_tasks DROP COLUMN synced_at;
+ALTER TABLE deal_tasks DROP COLUMN deleted_at;
+ALTER TABLE deal_notes DROP COLUMN synced_at;
+ALTER TABLE deal_notes DROP COLUMN deleted_at;
+ALTER TABLE deal_notes DROP COLUMN updated_at;

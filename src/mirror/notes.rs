@@ -1,0 +1,462 @@
+//! Deal notes, contact notes and deal tasks, written by webhooks and by reconciliation.
+//!
+//! Every row carries a version (`updated_at`: a delivery's `date_time`, or the API's
+//! `mdate`/`udate`), a deletion mark (`deleted_at`, set when a full pass no longer finds the
+//! row upstream; rows are never removed) and the time the mirror last wrote it (`synced_at`).
+//! Older input never overwrites newer state; a record the API shows alive is alive again.
+//!
+//! Contact notes from webhooks carry no ActiveCampaign id (`subscriber_note` sends only the
+//! text). Such a row is keyed by its delivery (`event_id`); when reconciliation reads the same
+//! note from the API it adopts the row (same contact, created within [`MATCH_WINDOW_SECS`],
+//! the same text preferred), so a note becomes one row whichever way it arrived first.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+use diesel::upsert::excluded;
+
+use super::{OnlyIf, SourceTime};
+use crate::db::schema::{contact_notes as cn, deal_notes as dn, deal_tasks as dt};
+use crate::db::DbConn;
+use crate::with_backend;
+
+/// How far apart a webhook's `date_time` and the API's `cdate` of the same contact note may be.
+/// Both come from ActiveCampaign's clock, so they normally agree to the second.
+pub const MATCH_WINDOW_SECS: i64 = 120;
+
+/// A note as of `source_time`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoteState {
+    /// ActiveCampaign's note id.
+    pub id: i64,
+    /// The deal or contact it is attached to.
+    pub parent_id: i64,
+    /// The text.
+    pub note: String,
+    /// Creation time (`cdate`, or the delivery's time).
+    pub created_at: Option<SourceTime>,
+    /// When this state became true upstream (`mdate`, or the delivery's time).
+    pub source_time: SourceTime,
+}
+
+/// A stored contact note: row id, text, version, deletion mark, contact.
+type ContactNoteRow = (i64, String, Option<SourceTime>, Option<SourceTime>, i64);
+
+/// A task on a deal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskState {
+    /// ActiveCampaign's id.
+    pub id: i64,
+    /// The deal.
+    pub deal_id: i64,
+    /// Task type title (`Call`, `Email`).
+    pub task_type: Option<String>,
+    /// Title.
+    pub title: Option<String>,
+    /// Note.
+    pub note: Option<String>,
+    /// Due time.
+    pub due_at: Option<SourceTime>,
+    /// Completion time, by the rule in [`Done`].
+    pub done: Done,
+    /// When this state became true upstream.
+    pub source_time: SourceTime,
+}
+
+/// What a write knows about a task's completion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Done {
+    /// A delivery: `Some` is the exact completion time; `None` leaves a known time alone.
+    Exact(Option<SourceTime>),
+    /// The API shows the task done but gives no completion time: keep the stored time, else
+    /// use this one (the task's `udate`).
+    Approx(SourceTime),
+    /// The API shows the task open.
+    Open,
+}
+
+/// Writes a deal note unless the mirror holds a newer state of it. `sighted` (read from the
+/// API) clears a deletion mark whatever the versions. Returns whether the row changed.
+pub fn upsert_deal_note(
+    conn: &mut DbConn,
+    n: &NoteState,
+    sighted: bool,
+    now: SourceTime,
+) -> QueryResult<bool> {
+    type Before = (i64, String, Option<SourceTime>);
+    let before: Option<Before> = dn::table
+        .find(n.id)
+        .select((dn::deal_id, dn::note, dn::deleted_at))
+        .first(conn)
+        .optional()?;
+    let row = (
+        dn::id.eq(n.id),
+        dn::deal_id.eq(n.parent_id),
+        dn::note.eq(&n.note),
+        dn::created_at.eq(n.created_at),
+        dn::updated_at.eq(Some(n.source_time)),
+        dn::synced_at.eq(Some(now)),
+    );
+    let written = with_backend!(&mut *conn, |c| diesel::insert_into(dn::table)
+        .values(&row)
+        .on_conflict(dn::id)
+        .do_update()
+        .set((
+            dn::deal_id.eq(excluded(dn::deal_id)),
+            dn::note.eq(excluded(dn::note)),
+            dn::updated_at.eq(excluded(dn::updated_at)),
+            dn::synced_at.eq(excluded(dn::synced_at)),
+        ))
+        .only_if(
+            dn::updated_at
+                .is_null()
+                .or(dn::updated_at.le(excluded(dn::updated_at))),
+        )
+        .execute(c))?;
+    let revived = sighted
+        && diesel::update(dn::table.find(n.id).filter(dn::deleted_at.is_not_null()))
+            .set((dn::deleted_at.eq(None::<SourceTime>), dn::synced_at.eq(now)))
+            .execute(conn)?
+            > 0;
+    Ok(match before {
+        None => true,
+        Some((deal, text, _)) => {
+            revived || (written > 0 && (deal != n.parent_id || text != n.note))
+        }
+    })
+}
+
+/// Writes a task unless the mirror holds a newer state of it. `sighted` as for notes.
+/// Returns whether the row changed.
+pub fn upsert_task(
+    conn: &mut DbConn,
+    t: &TaskState,
+    sighted: bool,
+    now: SourceTime,
+) -> QueryResult<bool> {
+    type Before = (
+        i64,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<SourceTime>,
+        Option<SourceTime>,
+    );
+    let before: Option<Before> = dt::table
+        .find(t.id)
+        .select((
+            dt::deal_id,
+            dt::task_type,
+            dt::title,
+            dt::note,
+            dt::due_at,
+            dt::done_at,
+        ))
+        .first(conn)
+        .optional()?;
+    // The completion time is settled from the stored one in the same transaction; the version
+    // check below still decides whether this state lands at all.
+    let stored_done = before.as_ref().and_then(|b| b.5);
+    let done_at = match t.done {
+        Done::Exact(at) => at.or(stored_done),
+        Done::Approx(at) => stored_done.or(Some(at)),
+        Done::Open => None,
+    };
+    let row = (
+        dt::id.eq(t.id),
+        dt::deal_id.eq(t.deal_id),
+        dt::task_type.eq(&t.task_type),
+        dt::title.eq(&t.title),
+        dt::note.eq(&t.note),
+        dt::due_at.eq(t.due_at),
+        dt::done_at.eq(done_at),
+        dt::updated_at.eq(t.source_time),
+        dt::synced_at.eq(Some(now)),
+    );
+    let written = with_backend!(&mut *conn, |c| diesel::insert_into(dt::table)
+        .values(&row)
+        .on_conflict(dt::id)
+        .do_update()
+        .set((
+            dt::deal_id.eq(excluded(dt::deal_id)),
+            dt::task_type.eq(excluded(dt::task_type)),
+            dt::title.eq(excluded(dt::title)),
+            dt::note.eq(excluded(dt::note)),
+            dt::due_at.eq(excluded(dt::due_at)),
+            dt::done_at.eq(excluded(dt::done_at)),
+            dt::updated_at.eq(excluded(dt::updated_at)),
+            dt::synced_at.eq(excluded(dt::synced_at)),
+        ))
+        .only_if(dt::updated_at.le(excluded(dt::updated_at)))
+        .execute(c))?;
+    let revived = sighted
+        && diesel::update(dt::table.find(t.id).filter(dt::deleted_at.is_not_null()))
+            .set((dt::deleted_at.eq(None::<SourceTime>), dt::synced_at.eq(now)))
+            .execute(conn)?
+            > 0;
+    let after = (
+        t.deal_id,
+        t.task_type.clone(),
+        t.title.clone(),
+        t.note.clone(),
+        t.due_at,
+        done_at,
+    );
+    Ok(match before {
+        None => true,
+        Some(b) => revived || (written > 0 && b != after),
+    })
+}
+
+/// Adds a contact note carried by delivery `event_id`. Replaying the delivery adds nothing; a
+/// row already read from the API for the same note (same contact and text, created within
+/// [`MATCH_WINDOW_SECS`]) is adopted instead of adding a second one.
+pub fn add_contact_note(
+    conn: &mut DbConn,
+    event_id: i64,
+    contact_id: i64,
+    note: &str,
+    at: SourceTime,
+    now: SourceTime,
+) -> QueryResult<usize> {
+    let known: i64 = cn::table
+        .filter(cn::event_id.eq(event_id))
+        .count()
+        .get_result(conn)?;
+    if known > 0 {
+        return Ok(0);
+    }
+    let window = chrono::Duration::seconds(MATCH_WINDOW_SECS);
+    let twin: Option<i64> = cn::table
+        .filter(cn::contact_id.eq(contact_id))
+        .filter(cn::event_id.is_null())
+        .filter(cn::ac_id.is_not_null())
+        .filter(cn::note.eq(note))
+        .filter(cn::created_at.between(at - window, at + window))
+        .select(cn::id)
+        .order(cn::id)
+        .first(conn)
+        .optional()?;
+    if let Some(id) = twin {
+        return diesel::update(cn::table.find(id))
+            .set(cn::event_id.eq(event_id))
+            .execute(conn);
+    }
+    let row = (
+        cn::contact_id.eq(contact_id),
+        cn::note.eq(note),
+        cn::created_at.eq(Some(at)),
+        cn::event_id.eq(Some(event_id)),
+        cn::updated_at.eq(Some(at)),
+        cn::synced_at.eq(Some(now)),
+    );
+    with_backend!(&mut *conn, |c| diesel::insert_into(cn::table)
+        .values(&row)
+        .on_conflict(cn::event_id)
+        .do_nothing()
+        .execute(c))
+}
+
+/// Writes a contact note read from the API: by its id if the mirror has it, else adopting the
+/// webhook row of the same note (same contact, no id yet, created within
+/// [`MATCH_WINDOW_SECS`]; the same text first, then the nearest time), else as a new row.
+/// Returns the local row id and whether the mirror changed.
+pub fn upsert_api_contact_note(
+    conn: &mut DbConn,
+    n: &NoteState,
+    now: SourceTime,
+) -> QueryResult<(i64, bool)> {
+    let by_id: Option<ContactNoteRow> = cn::table
+        .filter(cn::ac_id.eq(n.id))
+        .select((
+            cn::id,
+            cn::note,
+            cn::updated_at,
+            cn::deleted_at,
+            cn::contact_id,
+        ))
+        .first(conn)
+        .optional()?;
+    let found = match by_id {
+        Some(row) => Some(row),
+        None => adoptable(conn, n)?,
+    };
+    let Some((id, text, version, deleted, contact)) = found else {
+        let row = (
+            cn::contact_id.eq(n.parent_id),
+            cn::note.eq(&n.note),
+            cn::created_at.eq(n.created_at),
+            cn::ac_id.eq(Some(n.id)),
+            cn::updated_at.eq(Some(n.source_time)),
+            cn::synced_at.eq(Some(now)),
+        );
+        let id = with_backend!(&mut *conn, |c| diesel::insert_into(cn::table)
+            .values(&row)
+            .returning(cn::id)
+            .get_result(c))?;
+        return Ok((id, true));
+    };
+    let newer = version.is_none_or(|v| v <= n.source_time);
+    let (new_text, new_contact) = match newer {
+        true => (n.note.clone(), n.parent_id),
+        false => (text.clone(), contact),
+    };
+    let changed = deleted.is_some() || new_text != text || new_contact != contact;
+    diesel::update(cn::table.find(id))
+        .set((
+            cn::ac_id.eq(Some(n.id)),
+            cn::contact_id.eq(new_contact),
+            cn::note.eq(new_text),
+            cn::updated_at.eq(version.max(Some(n.source_time))),
+            cn::deleted_at.eq(None::<SourceTime>),
+            cn::synced_at.eq(Some(now)),
+        ))
+        .execute(conn)?;
+    Ok((id, changed))
+}
+
+/// The webhook row an API contact note adopts, if any.
+fn adoptable(conn: &mut DbConn, n: &NoteState) -> QueryResult<Option<ContactNoteRow>> {
+    let Some(created) = n.created_at else {
+        return Ok(None);
+    };
+    let window = chrono::Duration::seconds(MATCH_WINDOW_SECS);
+    type Row = (
+        i64,
+        String,
+        Option<SourceTime>,
+        Option<SourceTime>,
+        i64,
+        Option<SourceTime>,
+    );
+    let rows: Vec<Row> = cn::table
+        .filter(cn::contact_id.eq(n.parent_id))
+        .filter(cn::ac_id.is_null())
+        .filter(cn::created_at.between(created - window, created + window))
+        .select((
+            cn::id,
+            cn::note,
+            cn::updated_at,
+            cn::deleted_at,
+            cn::contact_id,
+            cn::created_at,
+        ))
+        .load(conn)?;
+    let best = rows.into_iter().min_by_key(|r| {
+        let gap = r.5.map_or(i64::MAX, |c| (c - created).num_seconds().abs());
+        (r.1 != n.note, gap, r.0)
+    });
+    Ok(best.map(|(id, text, version, deleted, contact, _)| (id, text, version, deleted, contact)))
+}
+
+/// A live row: its key (the mirror's row id for contact notes, else ActiveCampaign's id), when
+/// the mirror last wrote it, and ActiveCampaign's id if known.
+pub type LiveRow = (i64, Option<SourceTime>, Option<i64>);
+
+/// Which table a deletion mark goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// `deal_notes`, by ActiveCampaign's id.
+    DealNotes,
+    /// `contact_notes`, by the mirror's row id.
+    ContactNotes,
+    /// `deal_tasks`, by ActiveCampaign's id.
+    DealTasks,
+}
+
+/// Live rows of `kind` with their `synced_at` (row id for contact notes, else ActiveCampaign's
+/// id), and for contact notes the ActiveCampaign id if known.
+pub fn live_rows(conn: &mut DbConn, kind: Kind) -> QueryResult<Vec<LiveRow>> {
+    match kind {
+        Kind::DealNotes => Ok(dn::table
+            .filter(dn::deleted_at.is_null())
+            .select((dn::id, dn::synced_at))
+            .load::<(i64, Option<SourceTime>)>(conn)?
+            .into_iter()
+            .map(|(id, s)| (id, s, Some(id)))
+            .collect()),
+        Kind::DealTasks => Ok(dt::table
+            .filter(dt::deleted_at.is_null())
+            .select((dt::id, dt::synced_at))
+            .load::<(i64, Option<SourceTime>)>(conn)?
+            .into_iter()
+            .map(|(id, s)| (id, s, Some(id)))
+            .collect()),
+        Kind::ContactNotes => cn::table
+            .filter(cn::deleted_at.is_null())
+            .select((cn::id, cn::synced_at, cn::ac_id))
+            .load(conn),
+    }
+}
+
+/// Marks rows of `kind` deleted upstream as of `at`; a row holding a later version keeps it,
+/// so that no stale delivery can bring the row back. Returns the rows marked.
+pub fn mark_deleted(
+    conn: &mut DbConn,
+    kind: Kind,
+    ids: &[i64],
+    at: SourceTime,
+    now: SourceTime,
+) -> QueryResult<usize> {
+    let mut n = 0;
+    for chunk in ids.chunks(super::CHUNK) {
+        n += match kind {
+            Kind::DealNotes => {
+                let live = dn::table
+                    .filter(dn::id.eq_any(chunk))
+                    .filter(dn::deleted_at.is_null());
+                diesel::update(
+                    live.clone()
+                        .filter(dn::updated_at.is_null().or(dn::updated_at.le(at))),
+                )
+                .set(dn::updated_at.eq(Some(at)))
+                .execute(conn)?;
+                diesel::update(live)
+                    .set((dn::deleted_at.eq(Some(at)), dn::synced_at.eq(Some(now))))
+                    .execute(conn)?
+            }
+            Kind::DealTasks => {
+                let live = dt::table
+                    .filter(dt::id.eq_any(chunk))
+                    .filter(dt::deleted_at.is_null());
+                diesel::update(live.clone().filter(dt::updated_at.le(at)))
+                    .set(dt::updated_at.eq(at))
+                    .execute(conn)?;
+                diesel::update(live)
+                    .set((dt::deleted_at.eq(Some(at)), dt::synced_at.eq(Some(now))))
+                    .execute(conn)?
+            }
+            Kind::ContactNotes => {
+                let live = cn::table
+                    .filter(cn::id.eq_any(chunk))
+                    .filter(cn::deleted_at.is_null());
+                diesel::update(
+                    live.clone()
+                        .filter(cn::updated_at.is_null().or(cn::updated_at.le(at))),
+                )
+                .set(cn::updated_at.eq(Some(at)))
+                .execute(conn)?;
+                diesel::update(live)
+                    .set((cn::deleted_at.eq(Some(at)), cn::synced_at.eq(Some(now))))
+                    .execute(conn)?
+            }
+        };
+    }
+    Ok(n)
+}
+
+/// Live contact notes by contact, texts sorted (for the comparison with the truth).
+pub fn contact_note_texts(conn: &mut DbConn) -> QueryResult<HashMap<i64, Vec<String>>> {
+    let rows: Vec<(i64, String)> = cn::table
+        .filter(cn::deleted_at.is_null())
+        .select((cn::contact_id, cn::note))
+        .load(conn)?;
+    let mut out: HashMap<i64, Vec<String>> = HashMap::new();
+    for (contact, text) in rows {
+        out.entry(contact).or_default().push(text);
+    }
+    for texts in out.values_mut() {
+        texts.sort();
+    }
+    Ok(out)
+}
