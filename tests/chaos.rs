@@ -9,7 +9,7 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use acmirror::fake_ac::{FakeAc, FakeAcConfig, WebhookFaults};
+use acmirror::fake_ac::{FakeAc, FakeAcConfig, Realism, WebhookFaults};
 use acmirror::reconcile::{LogProgress, Mode, Reconciler, RunRequest, Trigger};
 use common::{sim_client, TestDb, ADMIN_TOKEN, SECRET};
 use diesel::prelude::*;
@@ -142,6 +142,9 @@ async fn killed_replicas_lose_nothing_acknowledged_and_reconciliation_converges(
         deals: 80,
         rate_limit: 0,
         delivery_concurrency: 8,
+        // The real service as it may behave: frozen `udate`, shuffled ties, heavy pages cut
+        // off, partial webhook blocks, and an upstream clock ten minutes off the host's.
+        realism: Realism::strict(if db.is_postgres() { 600 } else { -600 }),
         ..FakeAcConfig::default()
     })
     .await

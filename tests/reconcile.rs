@@ -2,7 +2,7 @@
 
 mod common;
 
-use acmirror::fake_ac::{FakeAcConfig, WebhookFaults};
+use acmirror::fake_ac::{FakeAcConfig, Realism, WebhookFaults};
 use acmirror::reconcile::{LogProgress, Mode, RunRequest, StartError, Trigger};
 use common::{sim_client, SimWorld};
 
@@ -127,6 +127,55 @@ async fn lossy_webhooks_imports_and_deletions_are_repaired_by_incremental_then_f
         })
         .await;
     assert!(deleted_at.is_some(), "deleted rows are marked, not removed");
+}
+
+/// The strict profile: `udate` frozen on tag, list and field changes, shuffled ties, a heavy
+/// account with cut-off large responses, partial webhook blocks and a skewed upstream clock.
+async fn strict_profile_converges(seed: u64, skew_secs: i64) {
+    let w = SimWorld::start(FakeAcConfig {
+        contacts: 120,
+        deals: 60,
+        realism: Realism::strict(skew_secs),
+        ..small(seed)
+    })
+    .await;
+    w.reconcile(Mode::Full).await;
+    w.sim.set_webhook_faults(WebhookFaults {
+        drop: 0.1,
+        duplicate: 0.05,
+        reorder: 0.1,
+        ..WebhookFaults::default()
+    });
+    w.sim.run_changes(300).await;
+    w.sim.bulk_import(30);
+    w.sim.delete_contacts(4);
+    w.sim.delete_deals(3);
+    assert!(
+        !w.differences().await.is_empty(),
+        "lost deliveries leave drift"
+    );
+
+    w.reconcile(Mode::Incremental).await;
+    for _ in 0..2 {
+        w.reconcile(Mode::Full).await;
+        let after = w.differences().await;
+        assert!(
+            after.is_empty(),
+            "{} differences after a full run (skew {skew_secs} s):\n{}",
+            after.len(),
+            show(&after)
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_strict_profile_converges_with_the_upstream_clock_behind() {
+    strict_profile_converges(21, -600).await;
+}
+
+#[tokio::test]
+async fn the_strict_profile_converges_with_the_upstream_clock_ahead() {
+    strict_profile_converges(22, 600).await;
 }
 
 #[tokio::test]
