@@ -28,6 +28,8 @@ struct Replica {
     db_url: String,
     api_url: String,
     token: String,
+    /// Its own spool: where deliveries wait while the database cannot take writes.
+    spool: tempfile::TempDir,
     child: Option<Child>,
 }
 
@@ -38,6 +40,7 @@ impl Replica {
             db_url: db.url.clone(),
             api_url: api_url.to_owned(),
             token: token.to_owned(),
+            spool: tempfile::tempdir().expect("spool dir"),
             child: None,
         }
     }
@@ -55,6 +58,7 @@ impl Replica {
             .env("ACMIRROR_DATABASE_URL", &self.db_url)
             .env("ACMIRROR_LISTEN", format!("127.0.0.1:{}", self.port))
             .env("ACMIRROR_WEBHOOK_SECRET", SECRET)
+            .env("ACMIRROR_SPOOL_DIR", self.spool.path())
             .env("ACMIRROR_ADMIN_TOKEN", ADMIN_TOKEN)
             .env("ACMIRROR_AC_API_URL", &self.api_url)
             .env("ACMIRROR_AC_API_TOKEN", &self.token)
@@ -80,6 +84,13 @@ impl Replica {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("serve did not become ready");
+    }
+
+    /// Deliveries acknowledged from the spool and not yet in the database.
+    fn spooled(&self) -> u64 {
+        acmirror::webhook::spool::peek(self.spool.path())
+            .expect("spool readable")
+            .deliveries
     }
 
     fn kill(&mut self) {
@@ -195,34 +206,25 @@ async fn killed_replicas_lose_nothing_acknowledged_and_reconciliation_converges(
     sim.delete_deals(2);
     sim.flush().await;
 
-    // Every delivery answered 200 is stored (a repeat counts in `deliveries`).
     let stats = sim.stats();
     let pool = acmirror::db::connect(
         &acmirror::db::DatabaseUrl::parse(&db.url).expect("url"),
         &Default::default(),
     )
     .expect("pool");
-    let pool2 = pool.clone();
-    let stored: i64 = tokio::task::spawn_blocking(move || {
-        use acmirror::db::schema::webhook_events as we;
-        let mut conn = pool2.get().expect("conn");
-        let total: Option<i64> = we::table
-            .select(diesel::dsl::sum(we::deliveries))
-            .first(&mut *conn)
-            .expect("sum");
-        total.unwrap_or(0)
-    })
-    .await
-    .expect("no panic");
-    assert!(
-        stored as u64 >= stats.deliveries_ok,
-        "{} acknowledged, {stored} stored",
-        stats.deliveries_ok
-    );
-
-    // The replicas apply what is pending (including what a killed one left); then one full run.
-    let deadline = Instant::now() + Duration::from_secs(30);
+    // The replicas drain their spools and apply what is pending (including what a killed one
+    // left); then one full run.
+    let deadline = Instant::now() + Duration::from_secs(60);
     loop {
+        let spooled: u64 = replicas.iter().map(Replica::spooled).sum();
+        if spooled > 0 {
+            assert!(
+                Instant::now() < deadline,
+                "{spooled} deliveries still in the spools"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        }
         let p = pool.clone();
         let pending: i64 = tokio::task::spawn_blocking(move || {
             use acmirror::db::schema::webhook_events as we;
@@ -243,27 +245,51 @@ async fn killed_replicas_lose_nothing_acknowledged_and_reconciliation_converges(
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // Every delivery answered 200 is stored (a repeat counts in `deliveries`), spooled ones
+    // included once drained.
+    let pool2 = pool.clone();
+    let stored: i64 = tokio::task::spawn_blocking(move || {
+        use acmirror::db::schema::webhook_events as we;
+        let mut conn = pool2.get().expect("conn");
+        let total: Option<i64> = we::table
+            .select(diesel::dsl::sum(we::deliveries))
+            .first(&mut *conn)
+            .expect("sum");
+        total.unwrap_or(0)
+    })
+    .await
+    .expect("no panic");
+    assert!(
+        stored as u64 >= stats.deliveries_ok,
+        "{} acknowledged, {stored} stored",
+        stats.deliveries_ok
+    );
+
     let rec = Reconciler::with_client(
         pool.clone(),
         sim_client(&sim, sim.api_token(), 200.0),
         Default::default(),
     );
-    let mut summary = None;
+    // A full run killed earlier resumes at its last page: it cannot see deletions made after
+    // it read a page, which the next full run catches. So run until a fresh one completes.
+    let mut fresh = false;
     for _ in 0..100 {
         match rec
             .run(RunRequest::new(Mode::Full, Trigger::Manual), &LogProgress)
             .await
         {
             Ok(s) => {
-                summary = Some(s);
-                break;
+                assert_eq!(s.error, None);
+                if !s.resumed {
+                    fresh = true;
+                    break;
+                }
             }
             // A replica's admin run may still hold the lock.
             Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
         }
     }
-    let summary = summary.expect("the final run starts");
-    assert_eq!(summary.error, None);
+    assert!(fresh, "a fresh full run completes");
     let truth = sim.truth();
     let mirror = tokio::task::spawn_blocking(move || {
         acmirror::verify::mirror_snapshot(&mut pool.get().expect("conn")).expect("snapshot")

@@ -330,6 +330,23 @@ async fn a_kill_9_while_the_spool_holds_deliveries_loses_none() {
     tokio::task::spawn_blocking(move || p.start_server())
         .await
         .expect("start");
+    // `status` shows what waits in the spool before anything drains it.
+    let out = Command::new(env!("CARGO_BIN_EXE_acmirror"))
+        .args(["status", "--json"])
+        .env_clear()
+        .env("ACMIRROR_DATABASE_URL", pg.url())
+        .env("ACMIRROR_SPOOL_DIR", spool.path())
+        .output()
+        .expect("status runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(doc["spool"]["deliveries"], total as u64, "{doc}");
+    assert!(doc["spool"]["bytes"].as_u64().unwrap_or(0) > 0, "{doc}");
+    assert!(doc["spool"]["oldest_received_at"].is_string(), "{doc}");
     let _second = serve(&pg.url(), spool.path(), port);
     let stored = wait_stored(&pg.url(), total as i64, Duration::from_secs(30)).await;
     assert_eq!(

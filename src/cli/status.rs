@@ -145,6 +145,7 @@ fn webhooks_section(s: &Status) -> String {
         ("failed", failed),
         ("apply lag", lag),
         ("stored", storage_line(&s.webhook_storage)),
+        ("spool", spool_line(s.spool.as_ref())),
     ];
     for (k, v) in rows {
         let _ = writeln!(out, "  {k:<14} {v}");
@@ -164,6 +165,27 @@ fn storage_line(w: &status::WebhookStorage) -> String {
         None => String::new(),
     };
     format!("{} rows{size}{oldest}", w.rows)
+}
+
+/// `N deliveries waiting, X MiB of Y MiB, oldest received T UTC (DIR)`.
+fn spool_line(spool: Option<&status::SpoolInfo>) -> String {
+    let Some(sp) = spool else {
+        return "disabled (ACMIRROR_SPOOL_MAX_BYTES=0)".to_owned();
+    };
+    if let Some(e) = &sp.error {
+        return format!("cannot be read: {e}");
+    }
+    let oldest = match &sp.oldest_received_at {
+        Some(t) => format!(", oldest received {} UTC", time(t)),
+        None => String::new(),
+    };
+    format!(
+        "{} deliveries waiting for the database, {} of {}{oldest} ({})",
+        sp.deliveries,
+        human_bytes(sp.bytes as i64),
+        human_bytes(sp.max_bytes as i64),
+        sp.dir
+    )
 }
 
 fn human_bytes(b: i64) -> String {

@@ -44,13 +44,27 @@ macro_rules! deletion_tracking {
                 .execute(conn)
         }
 
-        #[doc = concat!("Live ", $rows, " that full run `run_id` did not see and that the mirror has not written since")]
-        /// the run started: the candidates for deletion.
-        pub fn unseen(conn: &mut DbConn, run_id: i64, run_started: SourceTime) -> QueryResult<Vec<i64>> {
+        #[doc = concat!("Live ", $rows, " that full run `run_id` did not see: the candidates for deletion. A row")]
+        /// the mirror wrote after the run started (`run_started`, host clock) with a source time
+        /// from after the pass began (`source_start`, ActiveCampaign's clock) may have been
+        /// created upstream after the page that would have shown it, so it is left for the next
+        /// full run. A row written then with older data (a late or replayed delivery) existed
+        /// before the pass and stays a candidate.
+        pub fn unseen(
+            conn: &mut DbConn,
+            run_id: i64,
+            run_started: SourceTime,
+            source_start: SourceTime,
+        ) -> QueryResult<Vec<i64>> {
             $table::table
                 .filter($table::deleted_at.is_null())
                 .filter($table::seen_run.is_null().or($table::seen_run.ne(run_id)))
-                .filter($table::synced_at.lt(run_started))
+                .filter(
+                    $table::synced_at
+                        .lt(run_started)
+                        .nullable()
+                        .or($table::updated_at.lt(source_start)),
+                )
                 .select($table::id)
                 .order($table::id)
                 .load(conn)

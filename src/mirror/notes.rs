@@ -7,8 +7,9 @@
 //!
 //! Contact notes from webhooks carry no ActiveCampaign id (`subscriber_note` sends only the
 //! text). Such a row is keyed by its delivery (`event_id`); when reconciliation reads the same
-//! note from the API it adopts the row (same contact, created within [`MATCH_WINDOW_SECS`],
-//! the same text preferred), so a note becomes one row whichever way it arrived first.
+//! note from the API it adopts the row (same contact, created within [`MATCH_WINDOW_SECS`]:
+//! rows of the same text first, across the whole read, then the nearest in time for notes
+//! edited upstream), so a note becomes one row whichever way it arrived first.
 
 use std::collections::HashMap;
 
@@ -257,17 +258,61 @@ pub fn add_contact_note(
         .execute(c))
 }
 
+/// Writes a contact note read from the API if the mirror already holds it: by its id, or as
+/// the webhook row of the same text (same contact, no id yet, created within
+/// [`MATCH_WINDOW_SECS`], the nearest in time). `None` when neither exists: nothing written.
+///
+/// A pass offers every note of a read here first and only then hands the rest to
+/// [`upsert_api_contact_note`], so that a note whose own delivery was lost never takes the row
+/// of a sibling note that has its own match in the same read.
+pub fn write_known_api_contact_note(
+    conn: &mut DbConn,
+    n: &NoteState,
+    now: SourceTime,
+) -> QueryResult<Option<(i64, bool)>> {
+    match by_ac_id(conn, n.id)? {
+        Some(row) => write_found(conn, row, n, now).map(Some),
+        None => match adoptable(conn, n, true)? {
+            Some(row) => write_found(conn, row, n, now).map(Some),
+            None => Ok(None),
+        },
+    }
+}
+
 /// Writes a contact note read from the API: by its id if the mirror has it, else adopting the
 /// webhook row of the same note (same contact, no id yet, created within
-/// [`MATCH_WINDOW_SECS`]; the same text first, then the nearest time), else as a new row.
-/// Returns the local row id and whether the mirror changed.
+/// [`MATCH_WINDOW_SECS`]; the same text first, then the nearest time: an edited note), else
+/// as a new row. Returns the local row id and whether the mirror changed.
 pub fn upsert_api_contact_note(
     conn: &mut DbConn,
     n: &NoteState,
     now: SourceTime,
 ) -> QueryResult<(i64, bool)> {
-    let by_id: Option<ContactNoteRow> = cn::table
-        .filter(cn::ac_id.eq(n.id))
+    let found = match by_ac_id(conn, n.id)? {
+        Some(row) => Some(row),
+        None => adoptable(conn, n, false)?,
+    };
+    if let Some(row) = found {
+        return write_found(conn, row, n, now);
+    }
+    let row = (
+        cn::contact_id.eq(n.parent_id),
+        cn::note.eq(&n.note),
+        cn::created_at.eq(n.created_at),
+        cn::ac_id.eq(Some(n.id)),
+        cn::updated_at.eq(Some(n.source_time)),
+        cn::synced_at.eq(Some(now)),
+    );
+    let id = with_backend!(&mut *conn, |c| diesel::insert_into(cn::table)
+        .values(&row)
+        .returning(cn::id)
+        .get_result(c))?;
+    Ok((id, true))
+}
+
+fn by_ac_id(conn: &mut DbConn, ac_id: i64) -> QueryResult<Option<ContactNoteRow>> {
+    cn::table
+        .filter(cn::ac_id.eq(ac_id))
         .select((
             cn::id,
             cn::note,
@@ -276,26 +321,16 @@ pub fn upsert_api_contact_note(
             cn::contact_id,
         ))
         .first(conn)
-        .optional()?;
-    let found = match by_id {
-        Some(row) => Some(row),
-        None => adoptable(conn, n)?,
-    };
-    let Some((id, text, version, deleted, contact)) = found else {
-        let row = (
-            cn::contact_id.eq(n.parent_id),
-            cn::note.eq(&n.note),
-            cn::created_at.eq(n.created_at),
-            cn::ac_id.eq(Some(n.id)),
-            cn::updated_at.eq(Some(n.source_time)),
-            cn::synced_at.eq(Some(now)),
-        );
-        let id = with_backend!(&mut *conn, |c| diesel::insert_into(cn::table)
-            .values(&row)
-            .returning(cn::id)
-            .get_result(c))?;
-        return Ok((id, true));
-    };
+        .optional()
+}
+
+/// Writes the API's state of note `n` into the mirror's row `found`, newer wins.
+fn write_found(
+    conn: &mut DbConn,
+    (id, text, version, deleted, contact): ContactNoteRow,
+    n: &NoteState,
+    now: SourceTime,
+) -> QueryResult<(i64, bool)> {
     let newer = version.is_none_or(|v| v <= n.source_time);
     let (new_text, new_contact) = match newer {
         true => (n.note.clone(), n.parent_id),
@@ -315,8 +350,13 @@ pub fn upsert_api_contact_note(
     Ok((id, changed))
 }
 
-/// The webhook row an API contact note adopts, if any.
-fn adoptable(conn: &mut DbConn, n: &NoteState) -> QueryResult<Option<ContactNoteRow>> {
+/// The webhook row an API contact note adopts, if any: of the same text only, or (for a note
+/// edited upstream) of any text, the same text first.
+fn adoptable(
+    conn: &mut DbConn,
+    n: &NoteState,
+    same_text_only: bool,
+) -> QueryResult<Option<ContactNoteRow>> {
     let Some(created) = n.created_at else {
         return Ok(None);
     };
@@ -342,10 +382,13 @@ fn adoptable(conn: &mut DbConn, n: &NoteState) -> QueryResult<Option<ContactNote
             cn::created_at,
         ))
         .load(conn)?;
-    let best = rows.into_iter().min_by_key(|r| {
-        let gap = r.5.map_or(i64::MAX, |c| (c - created).num_seconds().abs());
-        (r.1 != n.note, gap, r.0)
-    });
+    let best = rows
+        .into_iter()
+        .filter(|r| !same_text_only || r.1 == n.note)
+        .min_by_key(|r| {
+            let gap = r.5.map_or(i64::MAX, |c| (c - created).num_seconds().abs());
+            (r.1 != n.note, gap, r.0)
+        });
     Ok(best.map(|(id, text, version, deleted, contact, _)| (id, text, version, deleted, contact)))
 }
 

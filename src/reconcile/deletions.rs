@@ -27,6 +27,13 @@ fn upstream_now(rec: &Reconciler) -> NaiveDateTime {
     rec.client.upstream_now().naive_utc()
 }
 
+/// When the pass began by ActiveCampaign's clock, from its start by the host's: the offset
+/// the responses showed (an estimate that errs low), less two seconds for the whole-second
+/// resolution of source times. Erring early only leaves more rows to the next full run.
+fn source_start(rec: &Reconciler, started_at: NaiveDateTime) -> NaiveDateTime {
+    started_at + rec.client.upstream_offset().unwrap_or_default() - chrono::Duration::seconds(2)
+}
+
 /// Refuses a deletion of more than 10% (and more than 100 rows) of a table unless allowed.
 pub(super) fn guard(table: &str, candidates: usize, live: i64, allow: bool) -> anyhow::Result<()> {
     if too_many(candidates, live) && !allow {
@@ -50,9 +57,10 @@ pub async fn detect(
         let pool = rec.pool.clone();
         let allow = req.allow_mass_delete;
         let gone_as_of = upstream_now(rec);
+        let source_start = source_start(rec, started_at);
         marked += tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
             let mut conn = pool.get()?;
-            let unseen = contacts::unseen(&mut conn, run_id, started_at)?;
+            let unseen = contacts::unseen(&mut conn, run_id, started_at, source_start)?;
             guard(
                 "contacts",
                 unseen.len(),
@@ -83,10 +91,11 @@ async fn detect_deals(
     allow: bool,
 ) -> anyhow::Result<usize> {
     let pool = rec.pool.clone();
+    let source_start = source_start(rec, started_at);
     let (unseen, live) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         let mut conn = pool.get()?;
         Ok((
-            deals::unseen(&mut conn, run_id, started_at)?,
+            deals::unseen(&mut conn, run_id, started_at, source_start)?,
             deals::count_live(&mut conn)?,
         ))
     })

@@ -88,6 +88,9 @@ fn apply(
 ) -> diesel::QueryResult<(usize, HashMap<Kind, BTreeSet<i64>>)> {
     let mut changed = 0;
     let mut seen: HashMap<Kind, BTreeSet<i64>> = HashMap::new();
+    // Contact notes the mirror holds by id or by text go first, so that the rest (new notes,
+    // and notes edited upstream) adopt only webhook rows that nothing else in this read claims.
+    let mut unmatched = Vec::new();
     for n in &up.notes {
         if let Some(deal) = n.deal_id() {
             changed += usize::from(notes::upsert_deal_note(
@@ -99,10 +102,19 @@ fn apply(
             seen.entry(Kind::DealNotes).or_default().insert(n.id);
         } else if let Some(contact) = n.contact_id() {
             let state = note_state(n, contact, up.fetched_at);
-            let (row, ch) = notes::upsert_api_contact_note(c, &state, at)?;
-            changed += usize::from(ch);
-            seen.entry(Kind::ContactNotes).or_default().insert(row);
+            match notes::write_known_api_contact_note(c, &state, at)? {
+                Some((row, ch)) => {
+                    changed += usize::from(ch);
+                    seen.entry(Kind::ContactNotes).or_default().insert(row);
+                }
+                None => unmatched.push(state),
+            }
         }
+    }
+    for state in &unmatched {
+        let (row, ch) = notes::upsert_api_contact_note(c, state, at)?;
+        changed += usize::from(ch);
+        seen.entry(Kind::ContactNotes).or_default().insert(row);
     }
     for t in &up.tasks {
         if let Some(deal) = t.deal_id() {

@@ -453,6 +453,42 @@ impl Spool {
 
 /// Scans a segment found on start, truncates a torn tail, keeps a damaged file's copy aside.
 /// Returns `None` for an empty segment, which is removed.
+/// What the spool directory `dir` holds, read without taking its lock and without changing
+/// anything: for `status`, which runs beside the `serve` that owns the spool. Records being
+/// appended at that moment may be missed; a torn tail is not counted.
+pub fn peek(dir: &Path) -> Result<SpoolStats, SpoolError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(SpoolStats::default()),
+        Err(e) => return Err(io(dir)(e)),
+    };
+    let mut seqs = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(io(dir))?;
+        if let Some(seq) = entry.file_name().to_str().and_then(parse_segment_name) {
+            seqs.push(seq);
+        }
+    }
+    seqs.sort_unstable();
+    let mut stats = SpoolStats::default();
+    for seq in seqs {
+        let path = dir.join(segment_name(seq));
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            // Drained and removed since the listing.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(io(&path)(e)),
+        };
+        let found = scan(&bytes);
+        stats.bytes += bytes.len() as u64;
+        stats.deliveries += found.records.len() as u64;
+        if stats.oldest_received_at.is_none() {
+            stats.oldest_received_at = found.records.first().map(|r| r.received_at);
+        }
+    }
+    Ok(stats)
+}
+
 fn recover(seq: u64, path: &Path) -> Result<Option<Segment>, SpoolError> {
     let mut file = OpenOptions::new()
         .read(true)
@@ -515,6 +551,27 @@ mod tests {
             .iter()
             .flat_map(|s| spool.read(s).expect("segment reads"))
             .collect()
+    }
+
+    #[test]
+    fn peek_counts_what_a_locked_spool_holds_without_changing_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        assert_eq!(peek(dir.path()).expect("empty"), SpoolStats::default());
+        assert_eq!(
+            peek(&dir.path().join("missing")).expect("missing dir"),
+            SpoolStats::default()
+        );
+        let spool = open(dir.path());
+        spool
+            .append(&[(at(5), b"a=1"), (at(6), b"b=2")])
+            .expect("append");
+        spool.seal();
+        spool.append(&[(at(7), b"c=3")]).expect("append");
+        let seen = peek(dir.path()).expect("peek beside the owner");
+        assert_eq!(seen, spool.stats());
+        assert_eq!(seen.deliveries, 3);
+        assert_eq!(seen.oldest_received_at, Some(at(5)));
+        assert_eq!(all(&spool).len(), 3, "peeking took nothing away");
     }
 
     #[test]

@@ -18,6 +18,9 @@
 //!   `webhook_events`, their size on disk in bytes (`null` if unknown), what that size covers
 //!   (`table`: the table with its indexes; `database`: the whole SQLite file, when SQLite
 //!   lacks `dbstat`), and the receipt time of the oldest delivery kept.
+//! - `spool`: `{ "dir", "max_bytes", "bytes", "deliveries", "oldest_received_at", "error" }`:
+//!   deliveries acknowledged while the database could not take writes and not yet drained
+//!   into `webhook_events` (see `ACMIRROR_SPOOL_DIR`); `null` when the spool is disabled.
 //! - `sync_runs`: the last 5 reconciliation runs, newest first, each `{ "id", "mode",
 //!   "trigger", "status", "started_at", "finished_at", "api_requests", "records_fetched",
 //!   "records_changed", "records_deleted", "error" }`.
@@ -56,6 +59,9 @@ pub struct Status {
     /// Room taken by stored deliveries.
     #[serde(default)]
     pub webhook_storage: WebhookStorage,
+    /// Deliveries waiting in this process's spool for the database.
+    #[serde(default)]
+    pub spool: Option<SpoolInfo>,
     /// The most recent reconciliation runs, newest first.
     pub sync_runs: Vec<SyncRun>,
     /// When reconciliation runs next.
@@ -124,6 +130,43 @@ pub struct WebhookStorage {
     pub size_of: String,
     /// When the oldest stored delivery arrived.
     pub oldest_received_at: Option<DateTime<Utc>>,
+}
+
+/// The spool directory of `ACMIRROR_SPOOL_DIR`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpoolInfo {
+    /// Its directory.
+    pub dir: String,
+    /// Its size limit in bytes.
+    pub max_bytes: u64,
+    /// Bytes on disk.
+    pub bytes: u64,
+    /// Deliveries held.
+    pub deliveries: u64,
+    /// When the oldest held delivery arrived.
+    pub oldest_received_at: Option<DateTime<Utc>>,
+    /// Why the directory could not be read, if it could not.
+    pub error: Option<String>,
+}
+
+fn spool_info(settings: &Settings) -> Option<SpoolInfo> {
+    if settings.spool_max_bytes == 0 {
+        return None;
+    }
+    let mut info = SpoolInfo {
+        dir: settings.spool_dir.display().to_string(),
+        max_bytes: settings.spool_max_bytes,
+        ..SpoolInfo::default()
+    };
+    match crate::webhook::spool::peek(&settings.spool_dir) {
+        Ok(stats) => {
+            info.bytes = stats.bytes;
+            info.deliveries = stats.deliveries;
+            info.oldest_received_at = stats.oldest_received_at.map(|t| t.and_utc());
+        }
+        Err(e) => info.error = Some(e.to_string()),
+    }
+    Some(info)
 }
 
 /// One row of `sync_runs`.
@@ -213,6 +256,7 @@ pub fn collect_at(
         counts: counts(conn)?,
         webhook_storage: storage::webhook_storage(conn, rows)?,
         webhooks,
+        spool: spool_info(settings),
         sync_runs: recent_runs(conn)?,
         schedule: Schedules {
             incremental: schedule_info(settings.reconcile_cron.as_ref(), now),
