@@ -245,12 +245,57 @@ async fn lossy_traffic_converges(skew: i64) {
     w.sim.run_changes(100).await;
 
     let d = w.differences().await;
+    let rows = if d.is_empty() {
+        String::new()
+    } else {
+        note_rows(&w).await
+    };
     assert!(
         d.is_empty(),
-        "skew {skew}: {} differences after reconciliation:\n{}",
+        "skew {skew}: {} differences after reconciliation:\n{}\ncontact notes:\n{rows}",
         d.len(),
         show(&d)
     );
+}
+
+/// Every contact note row, for the failure message.
+async fn note_rows(w: &SimWorld) -> String {
+    use acmirror::db::schema::contact_notes as cn;
+    type Row = (
+        i64,
+        i64,
+        String,
+        Option<i64>,
+        Option<i64>,
+        Option<chrono::NaiveDateTime>,
+        Option<chrono::NaiveDateTime>,
+        Option<chrono::NaiveDateTime>,
+        Option<chrono::NaiveDateTime>,
+    );
+    let rows: Vec<Row> = w
+        .app
+        .with_conn(|c| {
+            cn::table
+                .select((
+                    cn::id,
+                    cn::contact_id,
+                    cn::note,
+                    cn::ac_id,
+                    cn::event_id,
+                    cn::created_at,
+                    cn::updated_at,
+                    cn::synced_at,
+                    cn::deleted_at,
+                ))
+                .order(cn::id)
+                .load(c)
+                .expect("contact notes")
+        })
+        .await;
+    rows.iter()
+        .map(|r| format!("{r:?}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[tokio::test]

@@ -25,10 +25,23 @@ pub(crate) fn now_secs() -> i64 {
     Utc::now().timestamp()
 }
 
-/// The simulated service's clock: the host's, shifted by a fixed number of seconds.
-#[derive(Debug, Default)]
+/// The simulated service's clock: the host's, shifted by a fixed number of seconds, and never
+/// behind a time the service has written.
+///
+/// A record changed twice in one second takes the next second for its second change (see
+/// [`next_change_time`]), which can run ahead of the wall clock. A real server never writes a
+/// time its own clock has not reached, so the clock moves up to every time written
+/// ([`Clock::observe`]): a `Date` header is never older than the data it comes with.
+#[derive(Debug)]
 pub(crate) struct Clock {
     skew_secs: AtomicI64,
+    written: AtomicI64,
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Clock::new(0)
+    }
 }
 
 impl Clock {
@@ -36,7 +49,13 @@ impl Clock {
     pub(crate) fn new(skew_secs: i64) -> Self {
         Clock {
             skew_secs: AtomicI64::new(skew_secs),
+            written: AtomicI64::new(i64::MIN),
         }
+    }
+
+    /// Records that the service wrote time `secs`; the clock reads at least that from now on.
+    pub(crate) fn observe(&self, secs: i64) {
+        self.written.fetch_max(secs, Ordering::Relaxed);
     }
 
     /// Moves the clock to `skew_secs` off the host's.
@@ -46,7 +65,8 @@ impl Clock {
 
     /// The service's current time in whole seconds.
     pub(crate) fn now_secs(&self) -> i64 {
-        now_secs() + self.skew_secs.load(Ordering::Relaxed)
+        (now_secs() + self.skew_secs.load(Ordering::Relaxed))
+            .max(self.written.load(Ordering::Relaxed))
     }
 
     /// The service's current time as an HTTP `Date` (`Thu, 03 Dec 2026 10:17:23 GMT`).
@@ -131,6 +151,20 @@ fn local(naive: NaiveDateTime) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_clock_never_reads_behind_a_time_it_wrote() {
+        let clock = Clock::new(-600);
+        let behind = clock.now_secs();
+        assert!(behind <= now_secs() - 599, "skewed behind the host");
+        clock.observe(now_secs() + 3_600);
+        assert!(clock.now_secs() >= now_secs() + 3_599);
+        clock.observe(0);
+        assert!(
+            clock.now_secs() >= now_secs() + 3_599,
+            "an older time moves nothing"
+        );
+    }
 
     #[test]
     fn iso_uses_the_central_offset_with_daylight_saving() {

@@ -25,6 +25,7 @@ impl FakeAcHandle {
             },
         );
         acct.put_contact(c);
+        self.engine.shared.clock.observe(t);
         true
     }
 }

@@ -44,7 +44,11 @@ impl Engine {
         let event = {
             let mut driver = self.driver.lock().unwrap_or_else(|e| e.into_inner());
             let mut acct = self.shared.account();
-            driver.step(&mut acct, self.shared.clock.now_secs())
+            let event = driver.step(&mut acct, self.shared.clock.now_secs());
+            // Before the account is released, so that any read that sees the change is dated
+            // no earlier than it.
+            self.shared.clock.observe(event.time);
+            event
         };
         bump(&self.shared.stats.changes);
         slot.send(Outgoing::from(&event));
@@ -155,6 +159,11 @@ impl Engine {
             }
             changed.extend(driver.lost_change(&mut acct, now, kind));
         }
+        for id in &changed {
+            if let Some(c) = acct.contact(*id) {
+                self.shared.clock.observe(c.touched.max(c.udate));
+            }
+        }
         changed
     }
 
@@ -170,6 +179,11 @@ impl Engine {
                 Some(change) => done.add(change),
                 None => break,
             }
+        }
+        let notes = acct.notes.values().map(|n| n.mdate);
+        let tasks = acct.tasks.values().map(|t| t.udate);
+        if let Some(latest) = notes.chain(tasks).max() {
+            self.shared.clock.observe(latest);
         }
         done
     }
