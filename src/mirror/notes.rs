@@ -209,6 +209,26 @@ pub fn upsert_task(
     })
 }
 
+/// Key of the PostgreSQL advisory lock that serialises matching contact notes (see
+/// [`lock_contact_notes`]).
+const CONTACT_NOTES_LOCK: i64 = 0x6163_6d5f_6e6f_7465;
+
+/// A webhook contact note and the same note read from the API become one row only if each
+/// writer sees the other's row. On PostgreSQL, where a reconciliation pass and apply workers
+/// of several replicas write at once, whoever writes contact notes first takes this
+/// transaction-scoped lock, so the second waits for the first to commit and then finds its
+/// row. (SQLite has one writer at a time already.) A deadlock with another lock is detected by
+/// PostgreSQL and the transaction retried by its caller.
+fn lock_contact_notes(conn: &mut DbConn) -> QueryResult<()> {
+    if let DbConn::Pg(c) = conn {
+        diesel::sql_query(format!(
+            "SELECT pg_advisory_xact_lock({CONTACT_NOTES_LOCK})"
+        ))
+        .execute(c)?;
+    }
+    Ok(())
+}
+
 /// Adds a contact note carried by delivery `event_id`. Replaying the delivery adds nothing; a
 /// row already read from the API for the same note (same contact and text, created within
 /// [`MATCH_WINDOW_SECS`]) is adopted instead of adding a second one.
@@ -220,6 +240,7 @@ pub fn add_contact_note(
     at: SourceTime,
     now: SourceTime,
 ) -> QueryResult<usize> {
+    lock_contact_notes(conn)?;
     let known: i64 = cn::table
         .filter(cn::event_id.eq(event_id))
         .count()
@@ -270,6 +291,7 @@ pub fn write_known_api_contact_note(
     n: &NoteState,
     now: SourceTime,
 ) -> QueryResult<Option<(i64, bool)>> {
+    lock_contact_notes(conn)?;
     match by_ac_id(conn, n.id)? {
         Some(row) => write_found(conn, row, n, now).map(Some),
         None => match adoptable(conn, n, true)? {
@@ -288,6 +310,7 @@ pub fn upsert_api_contact_note(
     n: &NoteState,
     now: SourceTime,
 ) -> QueryResult<(i64, bool)> {
+    lock_contact_notes(conn)?;
     let found = match by_ac_id(conn, n.id)? {
         Some(row) => Some(row),
         None => adoptable(conn, n, false)?,

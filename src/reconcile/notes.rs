@@ -18,7 +18,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use super::deletions::guard;
 use super::Reconciler;
 use crate::activecampaign::{DealTask, Note};
-use crate::db::{write_tx, DbConn};
+use crate::db::{write_tx_retrying, DbConn};
 use crate::mirror::notes::{self, Done, Kind, NoteState, TaskState};
 use crate::mirror::now;
 
@@ -175,7 +175,7 @@ pub async fn reconcile(rec: &Reconciler, allow_mass_delete: bool) -> anyhow::Res
     let pool = rec.pool.clone();
     let (changed, found) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         let mut conn = pool.get()?;
-        Ok(write_tx(&mut conn, |c| {
+        Ok(write_tx_retrying(&mut conn, |c| {
             let (changed, seen) = apply(c, &up, now())?;
             let mut found = Vec::new();
             for (kind, table) in KINDS {
@@ -206,7 +206,7 @@ pub async fn reconcile(rec: &Reconciler, allow_mass_delete: bool) -> anyhow::Res
         let (ch, del) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
             let mut conn = pool.get()?;
             let at = now();
-            Ok(write_tx(&mut conn, |c| {
+            Ok(write_tx_retrying(&mut conn, |c| {
                 let (ch, _) = apply(c, &alive, at)?;
                 Ok::<_, diesel::result::Error>((
                     ch,
