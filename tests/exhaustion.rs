@@ -346,13 +346,13 @@ async fn bodies_in_flight_beyond_the_memory_budget_are_refused_quickly() {
             .await
             .expect("head");
         stream
-            .write_all(&vec![b'a'; 700 * 1024])
+            .write_all(&vec![b'a'; 1_000_000])
             .await
             .expect("body");
         holders.push(stream);
     }
-    // The two stalled bodies grow their buffers to about 1 MiB each, nearly the whole budget;
-    // a 100 KB delivery does not fit in what is left.
+    // The two stalled bodies hold at least 1,000,000 bytes each, however their chunks arrive,
+    // so less than 100 KB of the 2 MiB budget is left: a 100 KB delivery does not fit.
     let body = format!(
         "{}&pad={}",
         fixtures::form(fixtures::UPDATE),

@@ -88,6 +88,21 @@ pub fn delete_batch(conn: &mut DbConn, cutoff: NaiveDateTime, limit: i64) -> Que
     .execute(conn)
 }
 
+/// On SQLite, copies the write-ahead log back into the database file while the pruner still
+/// holds its write turn. A batch dirties many pages (bodies and five indexes); left to
+/// SQLite's automatic checkpoint, that copy and its fsync would fall on whichever commit
+/// crosses the threshold next, usually the intake writer's, and a delivery's 200 would wait
+/// for it. A passive checkpoint never blocks readers or writers; a failure only leaves the
+/// work to the automatic one.
+fn checkpoint(conn: &mut DbConn) {
+    use diesel::connection::SimpleConnection;
+    if let DbConn::Sqlite(c) = conn {
+        if let Err(e) = c.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
+            tracing::debug!(error = %e, "checkpoint after pruning failed");
+        }
+    }
+}
+
 /// One pass: deletes batch after batch until none is left or `stop` is cancelled. Returns the
 /// number of deliveries deleted.
 pub async fn prune(
@@ -107,9 +122,9 @@ pub async fn prune(
             let limit = retention.batch;
             tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
                 let mut conn = pool.get()?;
-                Ok(write_tx_retrying(&mut conn, |c| {
-                    delete_batch(c, cutoff, limit)
-                })?)
+                let deleted = write_tx_retrying(&mut conn, |c| delete_batch(c, cutoff, limit))?;
+                checkpoint(&mut conn);
+                Ok(deleted)
             })
             .await??
         };
