@@ -88,11 +88,11 @@ pub fn delete_batch(conn: &mut DbConn, cutoff: NaiveDateTime, limit: i64) -> Que
     .execute(conn)
 }
 
-/// On SQLite, copies the write-ahead log back into the database file while the pruner still
-/// holds its write turn. A batch dirties many pages (bodies and five indexes); left to
-/// SQLite's automatic checkpoint, that copy and its fsync would fall on whichever commit
-/// crosses the threshold next, usually the intake writer's, and a delivery's 200 would wait
-/// for it. A passive checkpoint never blocks readers or writers; a failure only leaves the
+/// On SQLite, copies the write-ahead log back into the database file after a batch, outside
+/// the write turn. A batch dirties many pages (bodies and five indexes); left to SQLite's
+/// automatic checkpoint, that copy and its fsync would fall on whichever commit crosses the
+/// threshold next, usually the intake writer's, and a delivery's 200 would wait for it. A
+/// passive checkpoint runs beside writers without blocking them; a failure only leaves the
 /// work to the automatic one.
 fn checkpoint(conn: &mut DbConn) {
     use diesel::connection::SimpleConnection;
@@ -122,9 +122,9 @@ pub async fn prune(
             let limit = retention.batch;
             tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
                 let mut conn = pool.get()?;
-                let deleted = write_tx_retrying(&mut conn, |c| delete_batch(c, cutoff, limit))?;
-                checkpoint(&mut conn);
-                Ok(deleted)
+                Ok(write_tx_retrying(&mut conn, |c| {
+                    delete_batch(c, cutoff, limit)
+                })?)
             })
             .await??
         };
@@ -132,6 +132,14 @@ pub async fn prune(
         if deleted == 0 {
             break;
         }
+        // After the write turn is given back: the intake writer commits meanwhile.
+        let pool = pool.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Ok(mut conn) = pool.get() {
+                checkpoint(&mut conn);
+            }
+        })
+        .await?;
         tokio::select! {
             _ = stop.cancelled() => break,
             _ = tokio::time::sleep(retention.pause) => {}
