@@ -130,6 +130,12 @@ async fn main() {
         arg("--connections", 64),
         arg("--seconds", 20)
     ));
+    let sizes: Vec<usize> = (0..300).map(|i| load::body(1, 0, i).len()).collect();
+    println!(
+        "delivery bodies: {} to {} bytes",
+        sizes.iter().min().unwrap_or(&0),
+        sizes.iter().max().unwrap_or(&0)
+    );
     let pool = db.open().await;
     fill(&pool, rows).await;
 

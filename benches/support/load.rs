@@ -60,8 +60,9 @@ pub struct Load {
     pub run: u64,
 }
 
-/// A realistic delivery: simulator-style `update` and `open` bodies for distinct contacts, so
-/// that duplicate detection does not collapse them.
+/// A realistic delivery (about 1.5 KB): simulator-style `update` and `open` bodies with five
+/// tags and a dozen custom fields, each for a distinct contact so that duplicate detection
+/// does not collapse them.
 pub fn body(run: u64, task: usize, seq: u64) -> String {
     let contact = (run * 1_000 + task as u64) * 1_000_000 + seq;
     let secs = seq % 60;
@@ -95,9 +96,46 @@ pub fn body(run: u64, task: usize, seq: u64) -> String {
         format!("+1 555-01{:02}-{:04}", seq % 100, seq % 10_000),
     );
     kv("contact[ip]", "0.0.0.0".to_owned());
-    kv("contact[tags]", "newsletter, customer".to_owned());
+    kv(
+        "contact[tags]",
+        format!(
+            "newsletter, customer, webinar-2026-{:02}, region-emea, plan-pro",
+            seq % 12
+        ),
+    );
+    // A dozen custom fields as a real account has them: dropdowns, a multi-select, dates,
+    // numbers, a URL and a free-text note, so that a body is about 1.5 KB.
     kv("contact[fields][1]", format!("Option {}", seq % 3));
     kv("contact[fields][2]", "||Option 1||Option 2||".to_owned());
+    kv(
+        "contact[fields][3]",
+        format!("2026-{:02}-{:02}", seq % 12 + 1, seq % 28 + 1),
+    );
+    kv("contact[fields][4]", format!("{}", 10 + seq % 490));
+    kv(
+        "contact[fields][5]",
+        "Enterprise (500+ employees)".to_owned(),
+    );
+    kv(
+        "contact[fields][6]",
+        format!("https://example.com/landing/{seq}?utm_source=newsletter"),
+    );
+    kv("contact[fields][7]", "google".to_owned());
+    kv("contact[fields][8]", "cpc".to_owned());
+    kv("contact[fields][9]", format!("Spring campaign {}", seq % 5));
+    kv("contact[fields][10]", "Europe/Berlin".to_owned());
+    kv(
+        "contact[fields][11]",
+        format!("{}.{:02}", 100 + seq % 900, seq % 100),
+    );
+    kv(
+        "contact[fields][12]",
+        format!(
+            "Asked about annual invoicing and a volume discount for {} seats; follow up after \
+             the procurement review. Prefers e-mail over calls, available Tuesday to Thursday.",
+            5 + seq % 95
+        ),
+    );
     kv("orgname", String::new());
     acmirror::webhook::decode::encode(&pairs)
 }
