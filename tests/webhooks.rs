@@ -180,6 +180,47 @@ async fn duplicate_delivery_is_counted_and_applied_once() {
     assert_eq!(notes, 1);
 }
 
+/// A `type` far past what an index entry holds is stored (shortened in `event_type`, whole in
+/// the body) and kept for replay like any unknown event; a thousand deliveries of one type
+/// leave the column indexed as usual.
+#[tokio::test]
+async fn an_overlong_event_type_is_stored_shortened_and_the_body_kept_whole() {
+    let app = TestApp::spawn().await;
+    let long_type = "x".repeat(5_000);
+    let body = form(&format!(
+        "type={long_type}\ndate_time=2026-11-20T10:00:00-06:00\ninitiated_from=admin\ncontact[id]=77\ncontact[email]=a@example.com"
+    ));
+    assert_eq!(app.post(&body).await, 200);
+    for i in 0..1_000 {
+        let note = form(&format!(
+            "type=subscriber_note\ndate_time=2026-11-20T10:00:00-06:00\ninitiated_from=admin\ncontact[id]={i}\ncontact[email]=p{i}@example.com\nnote=n{i}"
+        ));
+        assert_eq!(app.post(&note).await, 200);
+    }
+    app.apply_all().await;
+    let (stored_type, stored_body, notes): (Option<String>, Vec<u8>, i64) = app
+        .with_conn(|c| {
+            let (t, b) = we::table
+                .order(we::id)
+                .select((we::event_type, we::body))
+                .first(c)
+                .expect("row");
+            let notes = we::table
+                .filter(we::event_type.eq("subscriber_note"))
+                .count()
+                .get_result(c)
+                .expect("count");
+            (t, b, notes)
+        })
+        .await;
+    assert_eq!(
+        stored_type.as_deref(),
+        Some(&long_type[..acmirror::webhook::store::EVENT_TYPE_MAX_CHARS])
+    );
+    assert_eq!(stored_body, body.as_bytes(), "the body is kept whole");
+    assert_eq!(notes, 1_000);
+}
+
 fn update_at(time: &str, first: &str, tags: &str) -> String {
     form(&format!(
         "type=update\ndate_time={time}\ninitiated_from=admin\ninitiated_by=admin\nlist=0\ncontact[id]=77\ncontact[email]=a@example.com\ncontact[first_name]={first}\ncontact[last_name]=L\ncontact[phone]=\ncontact[tags]={tags}\ncontact[fields][5]={first}"

@@ -41,6 +41,18 @@ pub const DB_WAIT: Duration = Duration::from_secs(1);
 /// rather than refuses). A commit that lands after this is deduplicated when the spool drains.
 const COMMIT_WAIT: Duration = Duration::from_secs(10);
 
+/// Longest `event_type` stored, in characters. ActiveCampaign's event names are a few words;
+/// a longer `type` is kept whole in the body and shortened here, so that the column's index
+/// entry always fits (PostgreSQL's btree holds about 2.7 KB).
+pub const EVENT_TYPE_MAX_CHARS: usize = 100;
+
+fn bounded(event_type: Option<String>) -> Option<String> {
+    event_type.map(|t| match t.char_indices().nth(EVENT_TYPE_MAX_CHARS) {
+        Some((end, _)) => t[..end].to_owned(),
+        None => t,
+    })
+}
+
 /// A delivery ready to be stored, with what could be read from it.
 #[derive(Debug, Clone)]
 pub struct NewDelivery {
@@ -91,13 +103,13 @@ impl NewDelivery {
             Ok(p) => {
                 d.contact_id = p.contact_id();
                 d.deal_id = p.deal_id();
-                d.event_type = p.event_type;
+                d.event_type = bounded(p.event_type);
                 d.occurred_at = p.occurred_at;
                 d.initiated_from = p.initiated_from;
             }
             Err(e) => {
                 // Keep what can be read, so `events --type` still finds it.
-                d.event_type = form.get(&["type"]).map(str::to_owned);
+                d.event_type = bounded(form.get(&["type"]).map(str::to_owned));
                 d.error = Some(e.to_string());
             }
         }
@@ -346,4 +358,19 @@ pub fn commit_batch(pool: &Pool, deliveries: &[NewDelivery]) -> Result<Vec<Store
         out[i] = s;
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_types_are_shortened_on_a_character_boundary() {
+        assert_eq!(bounded(Some("update".into())).as_deref(), Some("update"));
+        let long: String = "é".repeat(150);
+        let kept = bounded(Some(long)).expect("kept");
+        assert_eq!(kept.chars().count(), EVENT_TYPE_MAX_CHARS);
+        assert_eq!(kept, "é".repeat(EVENT_TYPE_MAX_CHARS));
+        assert_eq!(bounded(None), None);
+    }
 }

@@ -1,0 +1,3 @@
+DROP INDEX webhook_events_type;
+CREATE INDEX webhook_events_type ON webhook_events USING hash (event_type);
+CREATE INDEX contact_field_values_value ON contact_field_values USING hash (value);
