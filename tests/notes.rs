@@ -289,3 +289,50 @@ async fn task_versions_decide_completion_and_only_a_sighting_revives_a_deleted_t
     })
     .await;
 }
+
+/// A contact note whose delivery was lost is mirrored from the API; a second note of the same
+/// text made on the same contact soon after is a new row, not that one's late delivery; the
+/// late delivery itself (dated the note's creation second) still joins the API row.
+#[tokio::test]
+async fn a_same_text_note_made_soon_after_a_lost_one_is_its_own_row() {
+    use acmirror::db::schema::contact_notes as cn;
+    use acmirror::mirror::notes::{self, NoteState};
+    use diesel::prelude::*;
+
+    let w = SimWorld::start(small(5)).await;
+    let t0 = chrono::NaiveDate::from_ymd_opt(2026, 11, 20)
+        .and_then(|d| d.and_hms_opt(10, 0, 0))
+        .expect("time");
+    let later = t0 + chrono::Duration::seconds(20);
+    let rows = w
+        .app
+        .with_conn(move |c| {
+            let now = acmirror::mirror::now();
+            let api = NoteState {
+                id: 30,
+                parent_id: 99,
+                note: "Called, left a voicemail".into(),
+                created_at: Some(t0),
+                source_time: t0,
+            };
+            notes::upsert_api_contact_note(c, &api, now).expect("api note");
+            notes::add_contact_note(c, 748, 99, "Called, left a voicemail", later, now)
+                .expect("second note");
+            notes::add_contact_note(c, 749, 99, "Called, left a voicemail", t0, now)
+                .expect("late delivery of the first");
+            cn::table
+                .filter(cn::contact_id.eq(99))
+                .order(cn::id)
+                .select((cn::ac_id, cn::event_id, cn::created_at))
+                .load::<(Option<i64>, Option<i64>, Option<chrono::NaiveDateTime>)>(c)
+                .expect("rows")
+        })
+        .await;
+    assert_eq!(
+        rows,
+        vec![
+            (Some(30), Some(749), Some(t0)),
+            (None, Some(748), Some(later)),
+        ]
+    );
+}

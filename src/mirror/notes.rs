@@ -22,8 +22,11 @@ use crate::db::DbConn;
 use crate::with_backend;
 
 /// How far apart a webhook's `date_time` and the API's `cdate` of the same contact note may be.
-/// Both come from ActiveCampaign's clock, so they normally agree to the second.
-pub const MATCH_WINDOW_SECS: i64 = 120;
+/// Both come from ActiveCampaign's clock and agree to the second in captured traffic (a
+/// `deal_add` body's `date_time` and `deal[create_date]`); the slack covers a delivery stamped
+/// a moment after the insert. A wider window would take a second note of the same text, made
+/// soon after one whose delivery was lost, for that one's late delivery, and lose it.
+pub const MATCH_WINDOW_SECS: i64 = 5;
 
 /// A note as of `source_time`.
 #[derive(Debug, Clone, PartialEq, Eq)]
