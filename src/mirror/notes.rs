@@ -467,23 +467,28 @@ pub fn mark_deleted(
     at: SourceTime,
     now: SourceTime,
 ) -> QueryResult<usize> {
+    // Deal notes and contact notes share their columns: the version moves up to the mark, then
+    // the mark is set.
+    macro_rules! mark_notes {
+        ($t:ident, $chunk:expr) => {{
+            let live = $t::table
+                .filter($t::id.eq_any($chunk))
+                .filter($t::deleted_at.is_null());
+            diesel::update(
+                live.clone()
+                    .filter($t::updated_at.is_null().or($t::updated_at.le(at))),
+            )
+            .set($t::updated_at.eq(Some(at)))
+            .execute(conn)?;
+            diesel::update(live)
+                .set(($t::deleted_at.eq(Some(at)), $t::synced_at.eq(Some(now))))
+                .execute(conn)?
+        }};
+    }
     let mut n = 0;
     for chunk in ids.chunks(super::CHUNK) {
         n += match kind {
-            Kind::DealNotes => {
-                let live = dn::table
-                    .filter(dn::id.eq_any(chunk))
-                    .filter(dn::deleted_at.is_null());
-                diesel::update(
-                    live.clone()
-                        .filter(dn::updated_at.is_null().or(dn::updated_at.le(at))),
-                )
-                .set(dn::updated_at.eq(Some(at)))
-                .execute(conn)?;
-                diesel::update(live)
-                    .set((dn::deleted_at.eq(Some(at)), dn::synced_at.eq(Some(now))))
-                    .execute(conn)?
-            }
+            Kind::DealNotes => mark_notes!(dn, chunk),
             Kind::DealTasks => {
                 let live = dt::table
                     .filter(dt::id.eq_any(chunk))
@@ -495,20 +500,7 @@ pub fn mark_deleted(
                     .set((dt::deleted_at.eq(Some(at)), dt::synced_at.eq(Some(now))))
                     .execute(conn)?
             }
-            Kind::ContactNotes => {
-                let live = cn::table
-                    .filter(cn::id.eq_any(chunk))
-                    .filter(cn::deleted_at.is_null());
-                diesel::update(
-                    live.clone()
-                        .filter(cn::updated_at.is_null().or(cn::updated_at.le(at))),
-                )
-                .set(cn::updated_at.eq(Some(at)))
-                .execute(conn)?;
-                diesel::update(live)
-                    .set((cn::deleted_at.eq(Some(at)), cn::synced_at.eq(Some(now))))
-                    .execute(conn)?
-            }
+            Kind::ContactNotes => mark_notes!(cn, chunk),
         };
     }
     Ok(n)
