@@ -6,7 +6,7 @@ use anyhow::Context;
 use chrono::NaiveDateTime;
 
 use super::{pages, Only, Reconciler, RunRequest};
-use crate::db::write_tx;
+use crate::db::write_tx_retrying;
 use crate::mirror::{contacts, deals, now};
 
 /// A full run may mark at most this share of a table deleted without `--allow-mass-delete`…
@@ -68,7 +68,7 @@ pub async fn detect(
                 allow,
             )?;
             let now = now();
-            Ok(write_tx(&mut conn, |c| {
+            Ok(write_tx_retrying(&mut conn, |c| {
                 contacts::mark_deleted(c, &unseen, gone_as_of, now)
             })?)
         })
@@ -130,7 +130,7 @@ async fn detect_deals(
     let marked = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
         let mut conn = pool.get()?;
         let now = now();
-        Ok(write_tx(&mut conn, |c| {
+        Ok(write_tx_retrying(&mut conn, |c| {
             pages::apply_deals(c, &found, as_of, Some(run_id), now)?;
             deals::mark_deleted(c, &gone_now, as_of, now)
         })?)

@@ -3,7 +3,7 @@
 use anyhow::Context;
 
 use crate::activecampaign::ApiClient;
-use crate::db::{write_tx, Pool};
+use crate::db::{write_tx_retrying, Pool};
 use crate::mirror::dimensions::{self, Field, Stage};
 
 /// Reads tags, fields, lists, pipelines and stages and writes what changed; returns the
@@ -53,7 +53,7 @@ pub async fn refresh(pool: &Pool, client: &ApiClient) -> anyhow::Result<usize> {
             })
             .collect();
         let mut conn = pool.get()?;
-        let (changed, requeued) = write_tx(&mut conn, |c| {
+        let (changed, requeued) = write_tx_retrying(&mut conn, |c| {
             let changed = dimensions::upsert_tag_ids(c, &tag_rows)?
                 + dimensions::upsert_fields(c, &field_rows)?
                 + dimensions::upsert_lists(c, &list_rows)?
