@@ -77,6 +77,7 @@ async fn durable(db: &BenchDb, run: u64) -> (LoadReport, u64, i64) {
 
 #[tokio::main]
 async fn main() {
+    support::load::child().await;
     if let Some(url) = std::env::args()
         .collect::<Vec<_>>()
         .windows(2)

@@ -158,6 +158,7 @@ async fn limited(contacts: u64, deals: u64, rate: f64) {
 
 #[tokio::main]
 async fn main() {
+    support::load::child().await;
     full_runs(arg("--contacts", 200_000), arg("--deals", 50_000)).await;
     if !flag("--skip-limited") {
         let (c, d) = (arg("--small-contacts", 10_000), arg("--small-deals", 2_000));

@@ -117,6 +117,7 @@ async fn measure(db: &BenchDb, pool: &Pool, retention_days: &str, run: u64) -> (
 
 #[tokio::main]
 async fn main() {
+    support::load::child().await;
     let rows: i64 = arg("--rows", 10_000_000);
     let db = if flag("--postgres") {
         BenchDb::postgres(&pg_base().expect("ACMIRROR_BENCH_PG is set"))

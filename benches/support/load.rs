@@ -1,5 +1,7 @@
 //! A closed-loop (or paced) HTTP load generator: N concurrent connections posting webhook
-//! bodies, each request timed from send to the end of the response.
+//! bodies, each request timed from send to the end of the response. It runs as a separate
+//! process (the bench binary started again with `--load-generator`), so that its CPU, its
+//! allocator and its runtime are not the server's.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -60,8 +62,8 @@ pub struct Load {
     pub run: u64,
 }
 
-/// A realistic delivery (about 1.5 KB): simulator-style `update` and `open` bodies with five
-/// tags and a dozen custom fields, each for a distinct contact so that duplicate detection
+/// A realistic delivery (about 1.5 KB): simulator-style `update` and `open` bodies with seven
+/// tags and fourteen custom fields (one a 150-character note), each for a distinct contact so that duplicate detection
 /// does not collapse them.
 pub fn body(run: u64, task: usize, seq: u64) -> String {
     let contact = (run * 1_000 + task as u64) * 1_000_000 + seq;
@@ -99,8 +101,11 @@ pub fn body(run: u64, task: usize, seq: u64) -> String {
     kv(
         "contact[tags]",
         format!(
-            "newsletter, customer, webinar-2026-{:02}, region-emea, plan-pro",
-            seq % 12
+            "newsletter, customer, webinar-2026-{:02}, region-emea, plan-pro, \
+             [KRC] Registered - {:02}/20/26, source-{}",
+            seq % 12,
+            seq % 12 + 1,
+            seq % 7
         ),
     );
     // A dozen custom fields as a real account has them: dropdowns, a multi-select, dates,
@@ -136,12 +141,93 @@ pub fn body(run: u64, task: usize, seq: u64) -> String {
             5 + seq % 95
         ),
     );
+    kv("contact[fields][13]", format!("{}", seq % 2 == 0));
+    kv(
+        "contact[fields][14]",
+        format!(
+            "Account manager {}: renewal window Q{}",
+            seq % 17,
+            seq % 4 + 1
+        ),
+    );
     kv("orgname", String::new());
     acmirror::webhook::decode::encode(&pairs)
 }
 
-/// Runs the load and collects every answer.
+/// The flag that turns a bench binary into the load generator.
+const CHILD_FLAG: &str = "--load-generator";
+
+/// Runs the load in a separate process (this binary again) and collects its report.
 pub async fn run(load: Load) -> LoadReport {
+    let exe = std::env::current_exe().expect("the bench binary's path");
+    let rate = load.rate.map_or("none".to_owned(), |r| r.to_string());
+    let out = tokio::process::Command::new(exe)
+        .arg(CHILD_FLAG)
+        .arg(&load.url)
+        .arg(load.connections.to_string())
+        .arg(load.duration.as_secs_f64().to_string())
+        .arg(rate)
+        .arg(load.run.to_string())
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .await
+        .expect("load generator runs");
+    assert!(
+        out.status.success(),
+        "load generator failed: {}",
+        out.status
+    );
+    let text = String::from_utf8(out.stdout).expect("utf-8 report");
+    let mut lines = text.lines();
+    let mut head = lines.next().expect("report head").split(' ');
+    let mut next = || head.next().expect("field").parse::<u64>().expect("number");
+    let (ok, errors, elapsed_us) = (next(), next(), next());
+    let numbers = |line: Option<&str>| -> Vec<i64> {
+        line.unwrap_or_default()
+            .split_whitespace()
+            .map(|n| n.parse().expect("number"))
+            .collect()
+    };
+    LoadReport {
+        ok,
+        errors,
+        elapsed: Duration::from_micros(elapsed_us),
+        latencies_us: numbers(lines.next())
+            .into_iter()
+            .map(|n| n as u32)
+            .collect(),
+        event_ids: numbers(lines.next()),
+    }
+}
+
+/// In the load generator process (started by [`run`]): runs the load, prints the report and
+/// exits. Elsewhere it returns at once; every bench's `main` calls it first.
+pub async fn child() {
+    let args: Vec<String> = std::env::args().collect();
+    let Some(at) = args.iter().position(|a| a == CHILD_FLAG) else {
+        return;
+    };
+    let a = &args[at + 1..];
+    let load = Load {
+        url: a[0].clone(),
+        connections: a[1].parse().expect("connections"),
+        duration: Duration::from_secs_f64(a[2].parse().expect("seconds")),
+        rate: a[3].parse().ok(),
+        run: a[4].parse().expect("run"),
+    };
+    let r = run_here(load).await;
+    let join = |v: Vec<String>| v.join(" ");
+    println!("{} {} {}", r.ok, r.errors, r.elapsed.as_micros());
+    println!(
+        "{}",
+        join(r.latencies_us.iter().map(u32::to_string).collect())
+    );
+    println!("{}", join(r.event_ids.iter().map(i64::to_string).collect()));
+    std::process::exit(0);
+}
+
+/// Runs the load in this process and collects every answer.
+async fn run_here(load: Load) -> LoadReport {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(load.connections)
         .timeout(Duration::from_secs(30))
