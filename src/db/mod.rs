@@ -5,6 +5,7 @@
 //! cannot express, are written once inside [`with_backend!`](crate::with_backend), which expands the same
 //! expression for each concrete connection type.
 
+pub mod bulk;
 pub mod cached;
 pub mod capacity;
 pub mod health;

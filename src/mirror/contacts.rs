@@ -3,13 +3,11 @@
 use std::collections::HashMap;
 
 use diesel::prelude::*;
-use diesel::upsert::excluded;
 
-use super::OnlyIf;
-use super::{coalesce_ts, SourceTime, CHUNK};
+use super::SourceTime;
+use crate::db::bulk::{Upsert, Val};
 use crate::db::schema::contacts;
 use crate::db::DbConn;
-use crate::{upsert_rows, with_backend};
 
 /// A contact's scalar fields as of `source_time`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,8 +52,23 @@ impl Present {
     };
 }
 
-#[derive(Insertable)]
-#[diesel(table_name = contacts, treat_none_as_default_value = false)]
+/// The columns a contact row is written with, in [`NewContact::values`] order.
+const ROW_COLUMNS: [&str; 13] = [
+    "id",
+    "email",
+    "first_name",
+    "last_name",
+    "phone",
+    "created_at",
+    "updated_at",
+    "deleted_at",
+    "synced_at",
+    "email_updated_at",
+    "first_name_updated_at",
+    "last_name_updated_at",
+    "phone_updated_at",
+];
+
 struct NewContact<'a> {
     id: i64,
     email: Option<&'a str>,
@@ -73,45 +86,103 @@ struct NewContact<'a> {
 }
 
 impl<'a> NewContact<'a> {
-    fn of(r: &'a ContactState, present: Present, now: SourceTime) -> Self {
-        let keep = |carried: bool, v: &'a Option<String>| v.as_deref().filter(|_| carried);
-        let at = |carried: bool| Some(r.source_time).filter(|_| carried);
+    fn values(&self) -> Vec<Val<'a>> {
+        vec![
+            Val::I64(self.id),
+            Val::OptText(self.email),
+            Val::OptText(self.first_name),
+            Val::OptText(self.last_name),
+            Val::OptText(self.phone),
+            Val::OptTs(self.created_at),
+            Val::OptTs(self.updated_at),
+            Val::OptTs(self.deleted_at),
+            Val::Ts(self.synced_at),
+            Val::OptTs(self.email_updated_at),
+            Val::OptTs(self.first_name_updated_at),
+            Val::OptTs(self.last_name_updated_at),
+            Val::OptTs(self.phone_updated_at),
+        ]
+    }
+}
+
+/// A column's newest value among several sources, and its time.
+type Slot = Option<(Option<String>, SourceTime)>;
+
+/// One contact's scalar state merged from several sources in arrival order: each column holds
+/// the newest value carried (the later arrival wins on equal times), the row's version is the
+/// newest time. Writing the merged row gives what writing the sources one by one gives, since
+/// every column is compared with its own version.
+#[derive(Debug, Default)]
+struct Merged {
+    id: i64,
+    email: Slot,
+    first_name: Slot,
+    last_name: Slot,
+    phone: Slot,
+    /// The creation time of the newest source that carries one.
+    created_at: Option<(SourceTime, SourceTime)>,
+    updated_at: Option<SourceTime>,
+}
+
+impl Merged {
+    fn take(&mut self, r: &ContactState, present: Present) {
+        let at = r.source_time;
+        let newer = |slot: &Slot| slot.as_ref().is_none_or(|(_, t)| *t <= at);
+        for (carried, slot, value) in [
+            (present.email, &mut self.email, &r.email),
+            (present.first_name, &mut self.first_name, &r.first_name),
+            (present.last_name, &mut self.last_name, &r.last_name),
+            (present.phone, &mut self.phone, &r.phone),
+        ] {
+            if carried && newer(slot) {
+                *slot = Some((value.clone(), at));
+            }
+        }
+        if let Some(created) = r.created_at {
+            if self.created_at.is_none_or(|(_, t)| t <= at) {
+                self.created_at = Some((created, at));
+            }
+        }
+        self.updated_at = Some(self.updated_at.map_or(at, |t| t.max(at)));
+    }
+
+    fn row(&self, now: SourceTime) -> NewContact<'_> {
+        fn value(slot: &Slot) -> Option<&str> {
+            slot.as_ref().and_then(|(v, _)| v.as_deref())
+        }
+        let version = |slot: &Slot| slot.as_ref().map(|(_, t)| *t);
         NewContact {
-            id: r.id,
-            email: keep(present.email, &r.email),
-            first_name: keep(present.first_name, &r.first_name),
-            last_name: keep(present.last_name, &r.last_name),
-            phone: keep(present.phone, &r.phone),
-            created_at: r.created_at,
-            updated_at: Some(r.source_time),
+            id: self.id,
+            email: value(&self.email),
+            first_name: value(&self.first_name),
+            last_name: value(&self.last_name),
+            phone: value(&self.phone),
+            created_at: self.created_at.map(|(c, _)| c),
+            updated_at: self.updated_at,
             deleted_at: None,
             synced_at: now,
-            email_updated_at: at(present.email),
-            first_name_updated_at: at(present.first_name),
-            last_name_updated_at: at(present.last_name),
-            phone_updated_at: at(present.phone),
+            email_updated_at: version(&self.email),
+            first_name_updated_at: version(&self.first_name),
+            last_name_updated_at: version(&self.last_name),
+            phone_updated_at: version(&self.phone),
         }
     }
 }
 
-/// Splits rows into rounds in which each id appears once (its k-th state goes to round k), so
-/// that one statement never touches a row twice. Every column is guarded by its own version,
-/// so the rounds may run in any order; keeping input order makes the later of two states with
-/// equal times win.
-fn rounds(rows: &[(ContactState, Present)]) -> Vec<Vec<&(ContactState, Present)>> {
-    let mut seen: HashMap<i64, usize> = HashMap::with_capacity(rows.len());
-    let mut out: Vec<Vec<&(ContactState, Present)>> = Vec::new();
-    for row in rows {
-        let k = seen.entry(row.0.id).or_insert(0);
-        if out.len() <= *k {
-            out.push(Vec::new());
-        }
-        out[*k].push(row);
-        *k += 1;
+/// Merges states in arrival order into one row per contact, in id order.
+fn merge(rows: &[(ContactState, Present)]) -> Vec<Merged> {
+    let mut by_id: HashMap<i64, Merged> = HashMap::with_capacity(rows.len());
+    for (r, present) in rows {
+        by_id
+            .entry(r.id)
+            .or_insert_with(|| Merged {
+                id: r.id,
+                ..Merged::default()
+            })
+            .take(r, *present);
     }
-    for round in &mut out {
-        round.sort_by_key(|(r, _)| r.id);
-    }
+    let mut out: Vec<Merged> = by_id.into_values().collect();
+    out.sort_unstable_by_key(|m| m.id);
     out
 }
 
@@ -150,53 +221,44 @@ pub fn upsert(conn: &mut DbConn, rows: &[ContactState], now: SourceTime) -> Quer
 /// Writes contacts from sources that may leave keys out. Each column is versioned on its own:
 /// a column whose key was carried takes the value if it is at least as new as that column's
 /// version; an absent key leaves the column alone. The row's `updated_at` is the newest
-/// source time it has taken. Returns how many rows took new state.
+/// source time it has taken. Rows may repeat a contact, in arrival order: they are merged
+/// first, with the result of writing them one by one (a creation time is taken from the
+/// newest source carrying one). Returns how many rows took new state.
 pub fn upsert_partial(
     conn: &mut DbConn,
     rows: &[(ContactState, Present)],
     now: SourceTime,
 ) -> QueryResult<usize> {
-    use diesel::dsl::sql;
-    use diesel::sql_types::{Bool, Nullable, Text, Timestamp};
-    let text = |col: &str| sql::<Nullable<Text>>(&when_column_newer(col, col));
-    let version = |col: &str| {
-        sql::<Nullable<Timestamp>>(&when_column_newer(col, &format!("{col}_updated_at")))
-    };
+    let set: Vec<String> = COLUMNS
+        .iter()
+        .flat_map(|col| {
+            [
+                format!("{col} = {}", when_column_newer(col, col)),
+                format!(
+                    "{col}_updated_at = {}",
+                    when_column_newer(col, &format!("{col}_updated_at"))
+                ),
+            ]
+        })
+        .chain([
+            "created_at = COALESCE(excluded.created_at, contacts.created_at)".to_owned(),
+            format!("updated_at = CASE WHEN {ROW_NEWER} THEN excluded.updated_at ELSE contacts.updated_at END"),
+            format!("deleted_at = CASE WHEN {ROW_NEWER} THEN NULL ELSE contacts.deleted_at END"),
+            "synced_at = excluded.synced_at".to_owned(),
+        ])
+        .collect();
     let any_newer = format!("{ROW_NEWER} OR {}", COLUMNS.map(column_newer).join(" OR "));
-    let row_version =
-        format!("CASE WHEN {ROW_NEWER} THEN excluded.updated_at ELSE contacts.updated_at END");
-    let revived = format!("CASE WHEN {ROW_NEWER} THEN NULL ELSE contacts.deleted_at END");
-    let mut written = 0;
-    for round in rounds(rows) {
-        for chunk in round.chunks(CHUNK) {
-            let new: Vec<NewContact<'_>> = chunk
-                .iter()
-                .map(|(r, present)| NewContact::of(r, *present, now))
-                .collect();
-            written += upsert_rows!(&mut *conn, &new, |v| diesel::insert_into(contacts::table)
-                .values(v)
-                .on_conflict(contacts::id)
-                .do_update()
-                .set((
-                    contacts::email.eq(text("email")),
-                    contacts::email_updated_at.eq(version("email")),
-                    contacts::first_name.eq(text("first_name")),
-                    contacts::first_name_updated_at.eq(version("first_name")),
-                    contacts::last_name.eq(text("last_name")),
-                    contacts::last_name_updated_at.eq(version("last_name")),
-                    contacts::phone.eq(text("phone")),
-                    contacts::phone_updated_at.eq(version("phone")),
-                    contacts::created_at.eq(coalesce_ts(
-                        excluded(contacts::created_at),
-                        contacts::created_at
-                    )),
-                    contacts::updated_at.eq(sql::<Nullable<Timestamp>>(&row_version)),
-                    contacts::deleted_at.eq(sql::<Nullable<Timestamp>>(&revived)),
-                    contacts::synced_at.eq(excluded(contacts::synced_at)),
-                ))
-                .only_if(sql::<Bool>(&any_newer)))?;
-        }
-    }
+    let upsert = Upsert {
+        table: "contacts",
+        columns: &ROW_COLUMNS,
+        conflict: format!(
+            "ON CONFLICT (id) DO UPDATE SET {} WHERE {any_newer}",
+            set.join(", ")
+        ),
+    };
+    let merged = merge(rows);
+    let rows: Vec<Vec<Val<'_>>> = merged.iter().map(|m| m.row(now).values()).collect();
+    let written = upsert.run(conn, &rows)?;
     Ok(written)
 }
 
@@ -214,28 +276,44 @@ pub struct ContactStub {
 }
 
 /// Inserts contacts that the mirror does not know yet, with no source time, so that any
-/// real state replaces them. Existing contacts are left alone.
-pub fn ensure_stub(conn: &mut DbConn, stub: &ContactStub, now: SourceTime) -> QueryResult<usize> {
-    let new = NewContact {
-        id: stub.id,
-        email: stub.email.as_deref(),
-        first_name: stub.first_name.as_deref(),
-        last_name: stub.last_name.as_deref(),
-        phone: None,
-        created_at: None,
-        updated_at: None,
-        deleted_at: None,
-        synced_at: now,
-        email_updated_at: None,
-        first_name_updated_at: None,
-        last_name_updated_at: None,
-        phone_updated_at: None,
-    };
-    with_backend!(&mut *conn, |c| diesel::insert_into(contacts::table)
-        .values(&new)
-        .on_conflict(contacts::id)
-        .do_nothing()
-        .execute(c))
+/// real state replaces them. Existing contacts are left alone, and of stubs for one contact
+/// the first counts.
+pub fn ensure_stubs(
+    conn: &mut DbConn,
+    stubs: &[ContactStub],
+    now: SourceTime,
+) -> QueryResult<usize> {
+    let mut seen = std::collections::HashSet::with_capacity(stubs.len());
+    let mut stubs: Vec<&ContactStub> = stubs.iter().filter(|s| seen.insert(s.id)).collect();
+    stubs.sort_unstable_by_key(|s| s.id);
+    let rows: Vec<Vec<Val<'_>>> = stubs
+        .iter()
+        .map(|stub| {
+            NewContact {
+                id: stub.id,
+                email: stub.email.as_deref(),
+                first_name: stub.first_name.as_deref(),
+                last_name: stub.last_name.as_deref(),
+                phone: None,
+                created_at: None,
+                updated_at: None,
+                deleted_at: None,
+                synced_at: now,
+                email_updated_at: None,
+                first_name_updated_at: None,
+                last_name_updated_at: None,
+                phone_updated_at: None,
+            }
+            .values()
+        })
+        .collect();
+    let n = Upsert {
+        table: "contacts",
+        columns: &ROW_COLUMNS,
+        conflict: "ON CONFLICT (id) DO NOTHING".to_owned(),
+    }
+    .run(conn, &rows)?;
+    Ok(n)
 }
 
 /// The scalar state the mirror holds for these ids (deleted rows included).

@@ -12,8 +12,20 @@ use crate::db::schema::{fields, lists, pipelines, stages, tags};
 use crate::db::DbConn;
 use crate::{upsert_rows, with_backend};
 
-/// Writes `(id, name)` lists.
+/// The last row given for each id, in id order: what writing them one by one leaves.
+fn last_per_id(rows: &[(i64, String)]) -> Vec<(i64, String)> {
+    let mut last: HashMap<i64, &String> = HashMap::with_capacity(rows.len());
+    for (id, name) in rows {
+        last.insert(*id, name);
+    }
+    let mut out: Vec<(i64, String)> = last.into_iter().map(|(id, n)| (id, n.clone())).collect();
+    out.sort_unstable();
+    out
+}
+
+/// Writes `(id, name)` lists; of rows for one id, the last wins.
 pub fn upsert_lists(conn: &mut DbConn, rows: &[(i64, String)]) -> QueryResult<usize> {
+    let rows = last_per_id(rows);
     let mut n = 0;
     for chunk in rows.chunks(CHUNK) {
         let new: Vec<_> = chunk
@@ -30,8 +42,9 @@ pub fn upsert_lists(conn: &mut DbConn, rows: &[(i64, String)]) -> QueryResult<us
     Ok(n)
 }
 
-/// Writes `(id, title)` pipelines.
+/// Writes `(id, title)` pipelines; of rows for one id, the last wins.
 pub fn upsert_pipelines(conn: &mut DbConn, rows: &[(i64, String)]) -> QueryResult<usize> {
+    let rows = last_per_id(rows);
     let mut n = 0;
     for chunk in rows.chunks(CHUNK) {
         let new: Vec<_> = chunk
@@ -59,8 +72,24 @@ pub struct Stage {
     pub title: String,
 }
 
-/// Writes stages; an unknown pipeline keeps the one the mirror has.
+/// Writes stages; an unknown pipeline keeps the one the mirror has. Of rows for one stage, the
+/// last title wins and the last pipeline given.
 pub fn upsert_stages(conn: &mut DbConn, rows: &[Stage]) -> QueryResult<usize> {
+    let mut merged: HashMap<i64, Stage> = HashMap::with_capacity(rows.len());
+    for s in rows {
+        let pipeline_id = s
+            .pipeline_id
+            .or_else(|| merged.get(&s.id).and_then(|m| m.pipeline_id));
+        merged.insert(
+            s.id,
+            Stage {
+                pipeline_id,
+                ..s.clone()
+            },
+        );
+    }
+    let mut rows: Vec<Stage> = merged.into_values().collect();
+    rows.sort_unstable_by_key(|s| s.id);
     let mut n = 0;
     for chunk in rows.chunks(CHUNK) {
         let new: Vec<_> = chunk

@@ -5,13 +5,11 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use diesel::prelude::*;
-use diesel::upsert::excluded;
 
 use super::{SourceTime, CHUNK};
-use crate::db::cached::Cached;
+use crate::db::bulk::{Upsert, Val};
 use crate::db::schema::{contact_tag_states as cts, contacts, tags};
 use crate::db::DbConn;
-use crate::upsert_rows;
 
 /// Longest run of `", "`-separated parts tried as one tag name.
 const MAX_PARTS_PER_NAME: usize = 6;
@@ -43,19 +41,23 @@ pub fn split_tags(raw: &str, known: &HashSet<String>) -> BTreeSet<String> {
     out
 }
 
-/// Tag names from the `tags` table that could join parts of `raw`: the candidates for
-/// [`split_tags`]. One query, only when the string has more than one part.
-pub fn known_names_for(conn: &mut DbConn, raw: &str) -> QueryResult<HashSet<String>> {
-    let parts: Vec<&str> = raw.split(", ").collect();
-    if parts.len() < 2 {
-        return Ok(HashSet::new());
-    }
-    let mut candidates = Vec::new();
-    for i in 0..parts.len() {
-        for j in i + 1..parts.len().min(i + MAX_PARTS_PER_NAME) {
-            candidates.push(parts[i..=j].join(", "));
+/// Tag names from the `tags` table that could join parts of these `contact[tags]` strings:
+/// the candidates for [`split_tags`]. Queried only for strings with more than one part.
+pub fn known_names<'a>(
+    conn: &mut DbConn,
+    raws: impl IntoIterator<Item = &'a str>,
+) -> QueryResult<HashSet<String>> {
+    let mut candidates = HashSet::new();
+    for raw in raws {
+        let parts: Vec<&str> = raw.split(", ").collect();
+        for i in 0..parts.len() {
+            for j in i + 1..parts.len().min(i + MAX_PARTS_PER_NAME) {
+                candidates.insert(parts[i..=j].join(", "));
+            }
         }
     }
+    let mut candidates: Vec<String> = candidates.into_iter().collect();
+    candidates.sort_unstable();
     let mut found = HashSet::new();
     for chunk in candidates.chunks(CHUNK) {
         let names: Vec<String> = tags::table
@@ -72,26 +74,58 @@ pub fn ensure_names<'a>(
     conn: &mut DbConn,
     names: impl IntoIterator<Item = &'a String>,
 ) -> QueryResult<()> {
-    let rows: Vec<_> = names.into_iter().map(|n| tags::name.eq(n)).collect();
-    for chunk in rows.chunks(CHUNK) {
-        upsert_rows!(&mut *conn, chunk, |v| diesel::insert_into(tags::table)
-            .values(v)
-            .on_conflict(tags::name)
-            .do_nothing())?;
+    let rows: Vec<Vec<Val<'_>>> = names.into_iter().map(|n| vec![Val::Text(n)]).collect();
+    Upsert {
+        table: "tags",
+        columns: &["name"],
+        conflict: "ON CONFLICT (name) DO NOTHING".to_owned(),
     }
+    .run(conn, &rows)?;
     Ok(())
 }
 
-/// Locks the contacts' rows (PostgreSQL) and reads their tag-set versions.
+/// Locks the contacts' rows (PostgreSQL), in id order so that two writers cannot deadlock on
+/// them, and reads their tag-set versions.
 fn lock_versions(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<(i64, Option<SourceTime>)>> {
-    let query = contacts::table
-        .filter(contacts::id.eq_any(ids))
-        .select((contacts::id, contacts::tags_updated_at));
-    match conn {
-        DbConn::Pg(c) => query.for_update().load(c),
-        // SQLite write transactions are exclusive (BEGIN IMMEDIATE): nothing can interleave.
-        DbConn::Sqlite(c) => query.load(c),
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(CHUNK) {
+        let query = contacts::table
+            .filter(contacts::id.eq_any(chunk))
+            .order(contacts::id)
+            .select((contacts::id, contacts::tags_updated_at));
+        let rows: Vec<(i64, Option<SourceTime>)> = match conn {
+            DbConn::Pg(c) => query.for_update().load(c)?,
+            // SQLite write transactions are exclusive (BEGIN IMMEDIATE): nothing can interleave.
+            DbConn::Sqlite(c) => query.load(c)?,
+        };
+        out.extend(rows);
     }
+    Ok(out)
+}
+
+/// Where a tag write takes a contact's set from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TagSource {
+    /// The whole set, already split (an API page).
+    Set(BTreeSet<String>),
+    /// `contact[tags]` as a webhook sent it, split with the tag names known at that point.
+    Raw(String),
+    /// No tag string: the set the contact has at that point.
+    Current,
+}
+
+/// One contact's tag set as of `at`, as one delivery or one API record states it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagWrite {
+    /// The contact (it must exist).
+    pub contact: i64,
+    /// When the set became true upstream.
+    pub at: SourceTime,
+    /// Where the set comes from.
+    pub source: TagSource,
+    /// The tag a tag event names: it decides how a `Raw` string splits, and it is present
+    /// (`Some(true)`) or absent (`Some(false)`) afterwards.
+    pub named: Option<(String, Option<bool>)>,
 }
 
 /// Replaces the tag sets of these contacts with the sets as of the given times, for each
@@ -101,151 +135,132 @@ pub fn replace_sets(
     conn: &mut DbConn,
     sets: &[(i64, BTreeSet<String>, SourceTime)],
 ) -> QueryResult<usize> {
-    if sets.is_empty() {
-        return Ok(0);
-    }
-    if let [(id, set, at)] = sets {
-        return replace_one(conn, *id, set, *at);
-    }
-    let ids: Vec<i64> = sets.iter().map(|(id, _, _)| *id).collect();
-    let versions: HashMap<i64, Option<SourceTime>> =
-        lock_versions(conn, &ids)?.into_iter().collect();
-    let winners: Vec<&(i64, BTreeSet<String>, SourceTime)> = sets
+    let writes: Vec<TagWrite> = sets
         .iter()
-        .filter(|(id, _, at)| versions.get(id).is_some_and(|v| v.is_none_or(|v| v <= *at)))
+        .map(|(contact, set, at)| TagWrite {
+            contact: *contact,
+            at: *at,
+            source: TagSource::Set(set.clone()),
+            named: None,
+        })
         .collect();
-    if winners.is_empty() {
-        return Ok(0);
-    }
-    // One statement per distinct time: a webhook has one, an API page usually a few.
-    let mut by_time: HashMap<SourceTime, Vec<i64>> = HashMap::new();
-    for (id, _, at) in &winners {
-        by_time.entry(*at).or_default().push(*id);
-    }
-    for (at, ids) in &by_time {
-        diesel::update(contacts::table.filter(contacts::id.eq_any(ids)))
-            .set(contacts::tags_updated_at.eq(at))
-            .execute(conn)?;
-    }
-    let winner_ids: Vec<i64> = winners.iter().map(|(id, _, _)| *id).collect();
-    let mut present: HashMap<i64, HashSet<String>> = HashMap::new();
-    let rows: Vec<(i64, String)> = cts::table
-        .filter(cts::contact_id.eq_any(&winner_ids))
-        .filter(cts::present.eq(true))
-        .select((cts::contact_id, cts::tag))
-        .load(conn)?;
-    for (id, tag) in rows {
-        present.entry(id).or_default().insert(tag);
-    }
-
-    let mut added = Vec::new();
-    let mut changed = 0;
-    for (id, wanted, at) in winners {
-        let have = present.remove(id).unwrap_or_default();
-        added.extend(
-            wanted
-                .iter()
-                .filter(|t| !have.contains(*t))
-                .map(|t| (*id, t.clone(), *at)),
-        );
-        let removed: Vec<&String> = have.iter().filter(|t| !wanted.contains(*t)).collect();
-        if !removed.is_empty() {
-            changed += diesel::update(
-                cts::table
-                    .filter(cts::contact_id.eq(id))
-                    .filter(cts::tag.eq_any(&removed)),
-            )
-            .set((cts::present.eq(false), cts::updated_at.eq(at)))
-            .execute(conn)?;
-        }
-    }
-    ensure_names(conn, added.iter().map(|(_, t, _)| t))?;
-    for chunk in added.chunks(CHUNK) {
-        let rows: Vec<_> = chunk
-            .iter()
-            .map(|(id, tag, at)| {
-                (
-                    cts::contact_id.eq(id),
-                    cts::tag.eq(tag),
-                    cts::present.eq(true),
-                    cts::updated_at.eq(at),
-                )
-            })
-            .collect();
-        changed += upsert_rows!(&mut *conn, &rows, |v| diesel::insert_into(cts::table)
-            .values(v)
-            .on_conflict((cts::contact_id, cts::tag))
-            .do_update()
-            .set((
-                cts::present.eq(true),
-                cts::updated_at.eq(excluded(cts::updated_at))
-            )))?;
-    }
-    Ok(changed)
+    write(conn, &writes)
 }
 
-/// The webhook case, one contact: the version check and its bump are one statement (which also
-/// locks the row on PostgreSQL), and an unchanged set costs one more read.
-fn replace_one(
-    conn: &mut DbConn,
-    id: i64,
-    wanted: &BTreeSet<String>,
-    at: SourceTime,
-) -> QueryResult<usize> {
-    let won = Cached(
-        diesel::update(contacts::table.find(id))
-            .filter(
-                contacts::tags_updated_at
-                    .is_null()
-                    .or(contacts::tags_updated_at.le(at)),
-            )
-            .set(contacts::tags_updated_at.eq(at)),
-    )
-    .execute(conn)?;
-    if won == 0 {
+/// Applies tag writes in the order given, with the result of applying them one at a time: each
+/// replaces its contact's set if it is at least as new as the set's version, a `Current` write
+/// starts from the set the earlier writes left, and a `Raw` string splits with the names the
+/// earlier writes added. The whole batch is worked out in memory from one read of the
+/// versions (rows locked) and the present tags, then written with one multi-row statement per
+/// table and chunk. Returns the number of contact-tag pairs added or removed.
+pub fn write(conn: &mut DbConn, writes: &[TagWrite]) -> QueryResult<usize> {
+    if writes.is_empty() {
         return Ok(0);
     }
-    let have: HashSet<String> = cts::table
-        .filter(cts::contact_id.eq(id))
-        .filter(cts::present.eq(true))
-        .select(cts::tag)
-        .load(conn)?
-        .into_iter()
+    let mut ids: Vec<i64> = writes.iter().map(|w| w.contact).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut versions: HashMap<i64, Option<SourceTime>> =
+        lock_versions(conn, &ids)?.into_iter().collect();
+    let mut sets = current(conn, &ids)?;
+    let mut known = known_names(
+        conn,
+        writes.iter().filter_map(|w| match &w.source {
+            TagSource::Raw(raw) => Some(raw.as_str()),
+            _ => None,
+        }),
+    )?;
+
+    let mut changes: HashMap<(i64, String), (bool, SourceTime)> = HashMap::new();
+    let mut added_names: HashSet<String> = HashSet::new();
+    let mut bumped: HashMap<i64, SourceTime> = HashMap::new();
+    for w in writes {
+        let Some(version) = versions.get_mut(&w.contact) else {
+            continue;
+        };
+        if version.is_some_and(|v| v > w.at) {
+            continue;
+        }
+        let have = sets.entry(w.contact).or_default();
+        let mut wanted = match &w.source {
+            TagSource::Set(set) => set.clone(),
+            TagSource::Raw(raw) => {
+                let named = w.named.iter().map(|(t, _)| t.clone());
+                let extra: Vec<String> = named.filter(|t| known.insert(t.clone())).collect();
+                let split = split_tags(raw, &known);
+                for t in extra {
+                    known.remove(&t);
+                }
+                split
+            }
+            TagSource::Current => have.clone(),
+        };
+        match &w.named {
+            Some((t, Some(true))) => {
+                wanted.insert(t.clone());
+            }
+            Some((t, Some(false))) => {
+                wanted.remove(t);
+            }
+            _ => {}
+        }
+        for t in wanted.difference(have) {
+            changes.insert((w.contact, t.clone()), (true, w.at));
+            // Known from here on, as `ensure_names` would have made it for the next write.
+            known.insert(t.clone());
+            added_names.insert(t.clone());
+        }
+        for t in have.difference(&wanted) {
+            changes.insert((w.contact, t.clone()), (false, w.at));
+        }
+        *have = wanted;
+        *version = Some(w.at);
+        bumped.insert(w.contact, w.at);
+    }
+    if bumped.is_empty() {
+        return Ok(0);
+    }
+
+    let mut names: Vec<&String> = added_names.iter().collect();
+    names.sort_unstable();
+    ensure_names(conn, names)?;
+    let mut rows: Vec<_> = changes.into_iter().collect();
+    rows.sort_unstable();
+    let rows: Vec<Vec<Val<'_>>> = rows
+        .iter()
+        .map(|((id, tag), (present, at))| {
+            vec![
+                Val::I64(*id),
+                Val::Text(tag),
+                Val::Bool(*present),
+                Val::Ts(*at),
+            ]
+        })
         .collect();
-    let removed: Vec<&String> = have.iter().filter(|t| !wanted.contains(*t)).collect();
-    let added: Vec<&String> = wanted.iter().filter(|t| !have.contains(*t)).collect();
-    let mut changed = 0;
-    if !removed.is_empty() {
-        changed += diesel::update(
-            cts::table
-                .filter(cts::contact_id.eq(id))
-                .filter(cts::tag.eq_any(&removed)),
-        )
-        .set((cts::present.eq(false), cts::updated_at.eq(at)))
-        .execute(conn)?;
+    let changed = Upsert {
+        table: "contact_tag_states",
+        columns: &["contact_id", "tag", "present", "updated_at"],
+        conflict: "ON CONFLICT (contact_id, tag) DO UPDATE SET present = excluded.present, \
+                   updated_at = excluded.updated_at"
+            .to_owned(),
     }
-    if !added.is_empty() {
-        ensure_names(conn, added.iter().copied())?;
-        let rows: Vec<_> = added
-            .iter()
-            .map(|tag| {
-                (
-                    cts::contact_id.eq(id),
-                    cts::tag.eq(*tag),
-                    cts::present.eq(true),
-                    cts::updated_at.eq(at),
-                )
-            })
-            .collect();
-        changed += upsert_rows!(&mut *conn, &rows, |v| diesel::insert_into(cts::table)
-            .values(v)
-            .on_conflict((cts::contact_id, cts::tag))
-            .do_update()
-            .set((
-                cts::present.eq(true),
-                cts::updated_at.eq(excluded(cts::updated_at))
-            )))?;
+    .run(conn, &rows)?;
+    // The versions: an upsert on rows that exist (they are locked), so one statement per
+    // chunk whatever the times.
+    let mut bumped: Vec<(i64, SourceTime)> = bumped.into_iter().collect();
+    bumped.sort_unstable();
+    let now = super::now();
+    let rows: Vec<Vec<Val<'_>>> = bumped
+        .iter()
+        .map(|(id, at)| vec![Val::I64(*id), Val::Ts(*at), Val::Ts(now)])
+        .collect();
+    Upsert {
+        table: "contacts",
+        columns: &["id", "tags_updated_at", "synced_at"],
+        conflict: "ON CONFLICT (id) DO UPDATE SET tags_updated_at = excluded.tags_updated_at"
+            .to_owned(),
     }
+    .run(conn, &rows)?;
     Ok(changed)
 }
 

@@ -3,49 +3,58 @@
 use std::collections::HashMap;
 
 use diesel::prelude::*;
-use diesel::upsert::excluded;
 
-use super::OnlyIf;
-use super::{SourceTime, CHUNK};
+use super::SourceTime;
+use crate::db::bulk::{Upsert, Val};
 use crate::db::schema::{contact_field_values as cfv, contact_lists as cl};
 use crate::db::DbConn;
-use crate::upsert_rows;
 
-/// Writes field values `(contact, field, value, as of)`; a value held with a newer version
-/// stays. Returns the rows written.
+/// Keeps the newest of the values given for one key; of equal times, the later given.
+fn keep_newest<K: std::hash::Hash + Eq, V>(
+    into: &mut HashMap<K, (V, SourceTime)>,
+    key: K,
+    value: (V, SourceTime),
+) {
+    match into.get(&key) {
+        Some((_, held)) if *held > value.1 => {}
+        _ => {
+            into.insert(key, value);
+        }
+    }
+}
+
+/// Writes field values `(contact, field, value, as of)`, in arrival order, repeats allowed; a
+/// value held with a newer version stays. Returns the rows written.
 pub fn upsert_field_values(
     conn: &mut DbConn,
     values: &[(i64, i64, String, SourceTime)],
 ) -> QueryResult<usize> {
     let mut dedup: HashMap<(i64, i64), (&str, SourceTime)> = HashMap::with_capacity(values.len());
     for (contact, field, value, at) in values {
-        dedup.insert((*contact, *field), (value, *at));
+        keep_newest(&mut dedup, (*contact, *field), (value.as_str(), *at));
     }
     let mut rows: Vec<_> = dedup.into_iter().collect();
     rows.sort_unstable();
-    let mut written = 0;
-    for chunk in rows.chunks(CHUNK) {
-        let new: Vec<_> = chunk
-            .iter()
-            .map(|((contact, field), (value, at))| {
-                (
-                    cfv::contact_id.eq(*contact),
-                    cfv::field_id.eq(*field),
-                    cfv::value.eq(*value),
-                    cfv::updated_at.eq(*at),
-                )
-            })
-            .collect();
-        written += upsert_rows!(&mut *conn, &new, |v| diesel::insert_into(cfv::table)
-            .values(v)
-            .on_conflict((cfv::contact_id, cfv::field_id))
-            .do_update()
-            .set((
-                cfv::value.eq(excluded(cfv::value)),
-                cfv::updated_at.eq(excluded(cfv::updated_at))
-            ))
-            .only_if(cfv::updated_at.le(excluded(cfv::updated_at))))?;
+    let rows: Vec<Vec<Val<'_>>> = rows
+        .iter()
+        .map(|((contact, field), (value, at))| {
+            vec![
+                Val::I64(*contact),
+                Val::I64(*field),
+                Val::Text(value),
+                Val::Ts(*at),
+            ]
+        })
+        .collect();
+    let written = Upsert {
+        table: "contact_field_values",
+        columns: &["contact_id", "field_id", "value", "updated_at"],
+        conflict: "ON CONFLICT (contact_id, field_id) DO UPDATE SET value = excluded.value, \
+                   updated_at = excluded.updated_at \
+                   WHERE contact_field_values.updated_at <= excluded.updated_at"
+            .to_owned(),
     }
+    .run(conn, &rows)?;
     Ok(written)
 }
 
@@ -56,33 +65,30 @@ pub fn upsert_memberships(
 ) -> QueryResult<usize> {
     let mut dedup: HashMap<(i64, i64), (i32, SourceTime)> = HashMap::with_capacity(rows.len());
     for (contact, list, status, at) in rows {
-        dedup.insert((*contact, *list), (*status, *at));
+        keep_newest(&mut dedup, (*contact, *list), (*status, *at));
     }
     let mut rows: Vec<_> = dedup.into_iter().collect();
     rows.sort_unstable();
-    let mut written = 0;
-    for chunk in rows.chunks(CHUNK) {
-        let new: Vec<_> = chunk
-            .iter()
-            .map(|((contact, list), (status, at))| {
-                (
-                    cl::contact_id.eq(*contact),
-                    cl::list_id.eq(*list),
-                    cl::status.eq(*status),
-                    cl::updated_at.eq(*at),
-                )
-            })
-            .collect();
-        written += upsert_rows!(&mut *conn, &new, |v| diesel::insert_into(cl::table)
-            .values(v)
-            .on_conflict((cl::contact_id, cl::list_id))
-            .do_update()
-            .set((
-                cl::status.eq(excluded(cl::status)),
-                cl::updated_at.eq(excluded(cl::updated_at))
-            ))
-            .only_if(cl::updated_at.le(excluded(cl::updated_at))))?;
+    let rows: Vec<Vec<Val<'_>>> = rows
+        .iter()
+        .map(|((contact, list), (status, at))| {
+            vec![
+                Val::I64(*contact),
+                Val::I64(*list),
+                Val::I32(*status),
+                Val::Ts(*at),
+            ]
+        })
+        .collect();
+    let written = Upsert {
+        table: "contact_lists",
+        columns: &["contact_id", "list_id", "status", "updated_at"],
+        conflict: "ON CONFLICT (contact_id, list_id) DO UPDATE SET status = excluded.status, \
+                   updated_at = excluded.updated_at \
+                   WHERE contact_lists.updated_at <= excluded.updated_at"
+            .to_owned(),
     }
+    .run(conn, &rows)?;
     Ok(written)
 }
 

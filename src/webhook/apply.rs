@@ -1,16 +1,19 @@
-//! Applies one delivery to the mirror, as SPEC §4 describes, through the mirror write path.
+//! Applies deliveries to the mirror, as SPEC §4 describes, through the mirror write path: a
+//! batch at a time, gathered per table, with the result of applying them one by one.
 
-use std::collections::BTreeSet;
+use std::collections::{HashMap, HashSet};
 
 use diesel::QueryResult;
 
 use super::event::{ContactBlock, DealBlock, Delivery};
+use super::perstag;
 use crate::db::DbConn;
 use crate::mirror::contacts::{self, ContactState, ContactStub, Present};
 use crate::mirror::deals::{self, DealState};
 use crate::mirror::dimensions::{self, Stage};
 use crate::mirror::notes::{self, Done, NoteState, TaskState};
-use crate::mirror::{tags, values, SourceTime};
+use crate::mirror::tags::{self, TagSource, TagWrite};
+use crate::mirror::{values, SourceTime};
 
 /// What applying did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,137 +57,324 @@ const REPORTING_TYPES: &[&str] = &[
     "contact_task_add",
 ];
 
-/// Applies `d` (stored as delivery `event_id`) to the mirror.
+/// Applies `d` (stored as delivery `event_id`) to the mirror: a batch of one.
 pub fn apply(
     conn: &mut DbConn,
     event_id: i64,
     d: &Delivery,
     now: SourceTime,
 ) -> Result<Outcome, ApplyError> {
-    let Some(kind) = d.event_type.as_deref() else {
-        if d.contact.is_none() {
-            return Err(ApplyError::NotAWebhook);
-        }
-        return Ok(Outcome::Ignored(
-            "no type: an automation webhook body, which acmirror does not mirror",
-        ));
-    };
-    let at = d
-        .occurred_at
-        .ok_or_else(|| ApplyError::Missing("date_time", kind.to_owned()))?;
-    let need_contact = || {
+    apply_batch(conn, &[(event_id, d)], now)?
+        .pop()
+        .expect("one outcome per delivery")
+}
+
+/// Applies deliveries, given in arrival (id) order, as one set of writes: what they carry is
+/// gathered per table and each table is written with multi-row statements, each of which
+/// still compares versions row by row. The mirror ends as if they had been applied one at a
+/// time in that order. A delivery that cannot be applied (a key missing, an unknown
+/// personalisation tag) gets its error and contributes nothing; the others apply. A database
+/// error fails the whole batch.
+pub fn apply_batch(
+    conn: &mut DbConn,
+    batch: &[(i64, &Delivery)],
+    now: SourceTime,
+) -> QueryResult<Vec<Result<Outcome, ApplyError>>> {
+    let tagged = |d: &Delivery| {
         d.contact
             .as_ref()
-            .ok_or_else(|| ApplyError::Missing("contact[id]", kind.to_owned()))
+            .is_some_and(|c| !c.tagged_fields.is_empty())
     };
-    let need_deal = || {
-        d.deal
-            .as_ref()
-            .ok_or_else(|| ApplyError::Missing("deal[id]", kind.to_owned()))
+    let perstags = if batch.iter().any(|(_, d)| tagged(d)) {
+        perstag::known(conn)?
+    } else {
+        HashMap::new()
     };
-    match kind {
-        "subscribe"
-        | "unsubscribe"
-        | "update"
-        | "contact_tag_added"
-        | "contact_tag_removed"
-        | "subscriber_note" => {
-            let c = need_contact()?;
-            apply_contact(conn, c, at, now)?;
-            apply_tag_set(conn, c, kind, d.tag.as_deref(), at)?;
-            match kind {
-                "subscribe" => {
-                    if let Some(list) = d.list_id {
-                        values::upsert_memberships(conn, &[(c.id, list, 1, at)])?;
+    let mut writes = Writes::default();
+    let outcomes = batch
+        .iter()
+        .map(|(id, d)| writes.add(*id, d, &perstags))
+        .collect();
+    writes.flush(conn, now)?;
+    Ok(outcomes)
+}
+
+/// A write that only some deliveries carry, made one at a time after the set writes.
+enum Single {
+    ContactNote {
+        event_id: i64,
+        contact: i64,
+        note: String,
+        at: SourceTime,
+    },
+    DealNote(NoteState),
+    Task(TaskState),
+}
+
+/// What a batch of deliveries writes, table by table, in arrival order. Each mirror writer
+/// takes rows that repeat a key and keeps what one-by-one writing would leave.
+#[derive(Default)]
+struct Writes {
+    /// Contacts known only by reference, where the reference is the first the batch has of
+    /// the contact (a later one would find the row and do nothing).
+    stubs: Vec<ContactStub>,
+    /// Contacts the batch has written or stubbed so far.
+    mentioned: HashSet<i64>,
+    contacts: Vec<(ContactState, Present)>,
+    fields: Vec<(i64, i64, String, SourceTime)>,
+    memberships: Vec<(i64, i64, i32, SourceTime)>,
+    tags: Vec<TagWrite>,
+    pipelines: Vec<(i64, String)>,
+    stages: Vec<Stage>,
+    lists: Vec<(i64, String)>,
+    deals: Vec<DealState>,
+    singles: Vec<Single>,
+}
+
+impl Writes {
+    /// Adds what delivery `event_id` writes; an error leaves nothing of it behind.
+    fn add(
+        &mut self,
+        event_id: i64,
+        d: &Delivery,
+        perstags: &HashMap<String, i64>,
+    ) -> Result<Outcome, ApplyError> {
+        let Some(kind) = d.event_type.as_deref() else {
+            if d.contact.is_none() {
+                return Err(ApplyError::NotAWebhook);
+            }
+            return Ok(Outcome::Ignored(
+                "no type: an automation webhook body, which acmirror does not mirror",
+            ));
+        };
+        let at = d
+            .occurred_at
+            .ok_or_else(|| ApplyError::Missing("date_time", kind.to_owned()))?;
+        let need_contact = || {
+            d.contact
+                .as_ref()
+                .ok_or_else(|| ApplyError::Missing("contact[id]", kind.to_owned()))
+        };
+        match kind {
+            "subscribe"
+            | "unsubscribe"
+            | "update"
+            | "contact_tag_added"
+            | "contact_tag_removed"
+            | "subscriber_note" => {
+                let c = need_contact()?;
+                self.contact(c, at, perstags)?;
+                self.tag_set(c, kind, d.tag.as_deref(), at);
+                match kind {
+                    "subscribe" => {
+                        if let Some(list) = d.list_id {
+                            self.memberships.push((c.id, list, 1, at));
+                        }
                     }
-                }
-                "unsubscribe" => {
-                    let rows: Vec<_> = d
-                        .list_id
-                        .iter()
-                        .chain(&d.listed_ids)
-                        .map(|l| (c.id, *l, 2, at))
-                        .collect();
-                    values::upsert_memberships(conn, &rows)?;
-                }
-                "subscriber_note" => {
-                    if let Some(note) = &d.contact_note {
-                        notes::add_contact_note(conn, event_id, c.id, note, at, now)?;
+                    "unsubscribe" => {
+                        let lists = d.list_id.iter().chain(&d.listed_ids);
+                        self.memberships.extend(lists.map(|l| (c.id, *l, 2, at)));
                     }
+                    "subscriber_note" => {
+                        if let Some(note) = &d.contact_note {
+                            self.singles.push(Single::ContactNote {
+                                event_id,
+                                contact: c.id,
+                                note: note.clone(),
+                                at,
+                            });
+                        }
+                    }
+                    _ => {}
                 }
-                _ => {}
             }
-        }
-        "deal_add" | "deal_update" | "deal_note_add" | "deal_task_add" | "deal_task_complete" => {
-            let deal = need_deal()?;
-            apply_deal(conn, d, deal, at, now)?;
-            if let (Some((note_id, text)), "deal_note_add") = (&d.deal_note, kind) {
-                let note = NoteState {
-                    id: *note_id,
-                    parent_id: deal.id,
-                    note: text.clone(),
-                    created_at: Some(at),
-                    source_time: at,
-                };
-                notes::upsert_deal_note(conn, &note, false, now)?;
+            "deal_add" | "deal_update" | "deal_note_add" | "deal_task_add"
+            | "deal_task_complete" => {
+                let deal = d
+                    .deal
+                    .as_ref()
+                    .ok_or_else(|| ApplyError::Missing("deal[id]", kind.to_owned()))?;
+                self.deal(d, deal, at);
+                if let (Some((note_id, text)), "deal_note_add") = (&d.deal_note, kind) {
+                    self.singles.push(Single::DealNote(NoteState {
+                        id: *note_id,
+                        parent_id: deal.id,
+                        note: text.clone(),
+                        created_at: Some(at),
+                        source_time: at,
+                    }));
+                }
+                if let Some(t) = &d.task {
+                    let done_at = match kind {
+                        "deal_task_complete" => t.done_at.or(Some(at)),
+                        _ => t.done_at,
+                    };
+                    self.singles.push(Single::Task(TaskState {
+                        id: t.id,
+                        deal_id: deal.id,
+                        task_type: t.task_type.clone(),
+                        title: t.title.clone(),
+                        note: t.note.clone(),
+                        due_at: t.due_at,
+                        done: Done::Exact(done_at),
+                        source_time: at,
+                    }));
+                }
             }
-            if let Some(t) = &d.task {
-                let done_at = match kind {
-                    "deal_task_complete" => t.done_at.or(Some(at)),
-                    _ => t.done_at,
-                };
-                let task = TaskState {
-                    id: t.id,
-                    deal_id: deal.id,
-                    task_type: t.task_type.clone(),
-                    title: t.title.clone(),
-                    note: t.note.clone(),
-                    due_at: t.due_at,
-                    done: Done::Exact(done_at),
-                    source_time: at,
-                };
-                notes::upsert_task(conn, &task, false, now)?;
+            "deal_pipeline_add" => {
+                let p = d
+                    .pipeline
+                    .clone()
+                    .ok_or_else(|| ApplyError::Missing("pipeline[id]", kind.to_owned()))?;
+                self.pipelines.push(p);
             }
-        }
-        "deal_pipeline_add" => {
-            let p = d
-                .pipeline
-                .clone()
-                .ok_or_else(|| ApplyError::Missing("pipeline[id]", kind.to_owned()))?;
-            dimensions::upsert_pipelines(conn, &[p])?;
-        }
-        "deal_stage_add" => {
-            let (id, pipeline_id, title) = d
-                .stage
-                .clone()
-                .ok_or_else(|| ApplyError::Missing("stage[id]", kind.to_owned()))?;
-            dimensions::upsert_stages(
-                conn,
-                &[Stage {
+            "deal_stage_add" => {
+                let (id, pipeline_id, title) = d
+                    .stage
+                    .clone()
+                    .ok_or_else(|| ApplyError::Missing("stage[id]", kind.to_owned()))?;
+                self.stages.push(Stage {
                     id,
                     pipeline_id,
                     title,
-                }],
-            )?;
-        }
-        "list_add" => {
-            let l = d
-                .new_list
-                .clone()
-                .ok_or_else(|| ApplyError::Missing("list[id]", kind.to_owned()))?;
-            dimensions::upsert_lists(conn, &[l])?;
-        }
-        k if REPORTING_TYPES.contains(&k) => match &d.contact {
-            Some(c) => apply_contact(conn, c, at, now)?,
-            None => {
-                return Ok(Outcome::Ignored(
-                    "stored for reporting; no contact block to refresh",
-                ))
+                });
             }
-        },
-        _ => return Ok(Outcome::Ignored("unknown event type; stored for reporting")),
+            "list_add" => {
+                let l = d
+                    .new_list
+                    .clone()
+                    .ok_or_else(|| ApplyError::Missing("list[id]", kind.to_owned()))?;
+                self.lists.push(l);
+            }
+            k if REPORTING_TYPES.contains(&k) => match &d.contact {
+                Some(c) => self.contact(c, at, perstags)?,
+                None => {
+                    return Ok(Outcome::Ignored(
+                        "stored for reporting; no contact block to refresh",
+                    ))
+                }
+            },
+            _ => return Ok(Outcome::Ignored("unknown event type; stored for reporting")),
+        }
+        Ok(Outcome::Applied)
     }
-    Ok(Outcome::Applied)
+
+    /// A contact block's scalars and field values. Its personalisation tags are resolved
+    /// first: a delivery with an unknown one fails before it adds anything.
+    fn contact(
+        &mut self,
+        c: &ContactBlock,
+        at: SourceTime,
+        perstags: &HashMap<String, i64>,
+    ) -> Result<(), ApplyError> {
+        let tagged = perstag::resolve(perstags, &c.tagged_fields)?;
+        self.scalars(c, at);
+        let fields = c.fields.iter().chain(&tagged);
+        self.fields
+            .extend(fields.map(|(f, v)| (c.id, *f, v.clone(), at)));
+        Ok(())
+    }
+
+    fn scalars(&mut self, c: &ContactBlock, at: SourceTime) {
+        self.mentioned.insert(c.id);
+        self.contacts.push(contact_state(c, at));
+    }
+
+    /// The contact's tag set becomes the one the delivery carries. On tag events the named
+    /// `tag` decides the ambiguity of names containing ", " and is present, respectively
+    /// absent, afterwards; without a tag string the event changes the set the contact has.
+    fn tag_set(&mut self, c: &ContactBlock, kind: &str, tag: Option<&str>, at: SourceTime) {
+        let source = match (&c.tags, tag) {
+            (Some(raw), _) => TagSource::Raw(raw.clone()),
+            (None, Some(_)) => TagSource::Current,
+            (None, None) => return,
+        };
+        let present = match kind {
+            "contact_tag_added" => Some(true),
+            "contact_tag_removed" => Some(false),
+            _ => None,
+        };
+        self.tags.push(TagWrite {
+            contact: c.id,
+            at,
+            source,
+            named: tag.map(|t| (t.to_owned(), present)),
+        });
+    }
+
+    fn deal(&mut self, d: &Delivery, deal: &DealBlock, at: SourceTime) {
+        match (&d.contact, deal.contact_id) {
+            (Some(c), _) => self.scalars(c, at),
+            (None, Some(contact_id)) => {
+                if self.mentioned.insert(contact_id) {
+                    self.stubs.push(ContactStub {
+                        id: contact_id,
+                        email: deal.contact_email.clone(),
+                        first_name: deal.contact_first_name.clone(),
+                        last_name: deal.contact_last_name.clone(),
+                    });
+                }
+            }
+            (None, None) => {}
+        }
+        if let (Some(id), Some(title)) = (deal.pipeline_id, &deal.pipeline_title) {
+            self.pipelines.push((id, title.clone()));
+        }
+        if let (Some(id), Some(title)) = (deal.stage_id, &deal.stage_title) {
+            self.stages.push(Stage {
+                id,
+                pipeline_id: deal.pipeline_id,
+                title: title.clone(),
+            });
+        }
+        self.deals.push(DealState {
+            id: deal.id,
+            title: deal.title.clone(),
+            value_cents: deal.value_cents,
+            currency: deal.currency.clone(),
+            pipeline_id: deal.pipeline_id,
+            stage_id: deal.stage_id,
+            owner_id: deal.owner_id,
+            contact_id: deal.contact_id.or(d.contact.as_ref().map(|c| c.id)),
+            status: deal.status,
+            created_at: deal.created_at,
+            source_time: at,
+        });
+    }
+
+    /// Writes everything, table by table. Stubs go first: a stub is kept only where it is the
+    /// first the batch has of its contact, so any state after it overwrites it as it would
+    /// have one by one. Contacts go before their tags (the tag writer needs the rows).
+    fn flush(self, conn: &mut DbConn, now: SourceTime) -> QueryResult<()> {
+        contacts::ensure_stubs(conn, &self.stubs, now)?;
+        contacts::upsert_partial(conn, &self.contacts, now)?;
+        values::upsert_field_values(conn, &self.fields)?;
+        values::upsert_memberships(conn, &self.memberships)?;
+        tags::write(conn, &self.tags)?;
+        dimensions::upsert_pipelines(conn, &self.pipelines)?;
+        dimensions::upsert_stages(conn, &self.stages)?;
+        dimensions::upsert_lists(conn, &self.lists)?;
+        deals::upsert(conn, &self.deals, now)?;
+        for single in &self.singles {
+            match single {
+                Single::ContactNote {
+                    event_id,
+                    contact,
+                    note,
+                    at,
+                } => {
+                    notes::add_contact_note(conn, *event_id, *contact, note, *at, now)?;
+                }
+                Single::DealNote(note) => {
+                    notes::upsert_deal_note(conn, note, false, now)?;
+                }
+                Single::Task(task) => {
+                    notes::upsert_task(conn, task, false, now)?;
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The scalar state a contact block carries as of the delivery's time, and which of its keys
@@ -206,109 +396,4 @@ fn contact_state(c: &ContactBlock, at: SourceTime) -> (ContactState, Present) {
         source_time: at,
     };
     (state, present)
-}
-
-fn apply_contact(
-    conn: &mut DbConn,
-    c: &ContactBlock,
-    at: SourceTime,
-    now: SourceTime,
-) -> Result<(), ApplyError> {
-    // Resolved first: a delivery with an unknown tag fails before it writes anything.
-    let tagged = super::perstag::resolve(conn, &c.tagged_fields)?;
-    contacts::upsert_partial(conn, &[contact_state(c, at)], now)?;
-    let fields: Vec<_> = c
-        .fields
-        .iter()
-        .chain(&tagged)
-        .map(|(f, v)| (c.id, *f, v.clone(), at))
-        .collect();
-    values::upsert_field_values(conn, &fields)?;
-    Ok(())
-}
-
-/// Replaces the contact's tag set with the one the delivery carries. On tag events the named
-/// `tag` decides the ambiguity of names containing ", " and is present, respectively absent,
-/// afterwards.
-fn apply_tag_set(
-    conn: &mut DbConn,
-    c: &ContactBlock,
-    kind: &str,
-    tag: Option<&str>,
-    at: SourceTime,
-) -> QueryResult<()> {
-    let mut set: BTreeSet<String> = match &c.tags {
-        Some(raw) => {
-            let mut known = tags::known_names_for(conn, raw)?;
-            known.extend(tag.map(str::to_owned));
-            tags::split_tags(raw, &known)
-        }
-        None if tag.is_some() => tags::current(conn, &[c.id])?
-            .remove(&c.id)
-            .unwrap_or_default(),
-        None => return Ok(()),
-    };
-    match (kind, tag) {
-        ("contact_tag_added", Some(t)) => {
-            set.insert(t.to_owned());
-        }
-        ("contact_tag_removed", Some(t)) => {
-            set.remove(t);
-        }
-        _ => {}
-    }
-    tags::replace_sets(conn, &[(c.id, set, at)])?;
-    Ok(())
-}
-
-fn apply_deal(
-    conn: &mut DbConn,
-    d: &Delivery,
-    deal: &DealBlock,
-    at: SourceTime,
-    now: SourceTime,
-) -> QueryResult<()> {
-    match (&d.contact, deal.contact_id) {
-        (Some(c), _) => {
-            contacts::upsert_partial(conn, &[contact_state(c, at)], now)?;
-        }
-        (None, Some(contact_id)) => {
-            let stub = ContactStub {
-                id: contact_id,
-                email: deal.contact_email.clone(),
-                first_name: deal.contact_first_name.clone(),
-                last_name: deal.contact_last_name.clone(),
-            };
-            contacts::ensure_stub(conn, &stub, now)?;
-        }
-        (None, None) => {}
-    }
-    if let (Some(id), Some(title)) = (deal.pipeline_id, &deal.pipeline_title) {
-        dimensions::upsert_pipelines(conn, &[(id, title.clone())])?;
-    }
-    if let (Some(id), Some(title)) = (deal.stage_id, &deal.stage_title) {
-        dimensions::upsert_stages(
-            conn,
-            &[Stage {
-                id,
-                pipeline_id: deal.pipeline_id,
-                title: title.clone(),
-            }],
-        )?;
-    }
-    let state = DealState {
-        id: deal.id,
-        title: deal.title.clone(),
-        value_cents: deal.value_cents,
-        currency: deal.currency.clone(),
-        pipeline_id: deal.pipeline_id,
-        stage_id: deal.stage_id,
-        owner_id: deal.owner_id,
-        contact_id: deal.contact_id.or(d.contact.as_ref().map(|c| c.id)),
-        status: deal.status,
-        created_at: deal.created_at,
-        source_time: at,
-    };
-    deals::upsert(conn, &[state], now)?;
-    Ok(())
 }

@@ -32,21 +32,23 @@ pub fn unknown_reason(tags: &[String]) -> String {
     )
 }
 
-/// Resolves `(tag, value)` pairs to `(field id, value)`; fails with every unknown tag.
-pub fn resolve(
-    conn: &mut DbConn,
-    tagged: &[(String, String)],
-) -> Result<Vec<(i64, String)>, ApplyError> {
-    if tagged.is_empty() {
-        return Ok(Vec::new());
-    }
-    let known: HashMap<String, i64> = fields::table
+/// The personalisation tags of the known fields (lower case) and their field ids.
+pub fn known(conn: &mut DbConn) -> QueryResult<HashMap<String, i64>> {
+    Ok(fields::table
         .filter(fields::perstag.is_not_null())
         .select((fields::id, fields::perstag))
         .load::<(i64, Option<String>)>(conn)?
         .into_iter()
         .filter_map(|(id, tag)| Some((tag?.to_lowercase(), id)))
-        .collect();
+        .collect())
+}
+
+/// Resolves `(tag, value)` pairs to `(field id, value)` with the `known` tags; fails with
+/// every unknown tag.
+pub fn resolve(
+    known: &HashMap<String, i64>,
+    tagged: &[(String, String)],
+) -> Result<Vec<(i64, String)>, ApplyError> {
     let mut unknown: Vec<String> = Vec::new();
     let mut out = Vec::with_capacity(tagged.len());
     for (tag, value) in tagged {

@@ -1,6 +1,8 @@
-//! The apply worker: applies stored deliveries in id order, a batch per transaction, and
-//! marks each `applied`, `ignored` or `failed`. One delivery's failure does not stop the
-//! others: a batch that meets one is redone with a savepoint per delivery. On PostgreSQL several replicas claim disjoint batches with
+//! The apply worker: applies stored deliveries in id order, a batch per transaction written
+//! set-based ([`apply_batch`]), and marks each `applied`, `ignored` or `failed`. One
+//! delivery's failure does not stop the others: a delivery that cannot be applied contributes
+//! nothing to its batch, and a batch whose writes fail in the database is redone with a
+//! savepoint per delivery. On PostgreSQL several replicas claim disjoint batches with
 //! `FOR UPDATE SKIP LOCKED`.
 
 use std::sync::Arc;
@@ -10,20 +12,45 @@ use diesel::prelude::*;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use super::apply::{apply, ApplyError, Outcome};
+use super::apply::{apply, apply_batch, ApplyError, Outcome};
 use super::decode::decode;
 use super::event::Delivery;
 use crate::db::cached::Cached;
 use crate::db::schema::webhook_events as we;
-use crate::db::{is_transient, write_tx, DbConn, Pool, WriteGate};
+use crate::db::{is_transient, write_tx, Backend, DbConn, Pool, WriteGate};
 use crate::metrics::Metrics;
 use crate::mirror::{now, SourceTime};
 
-/// Longest a pass keeps applying before it commits (it always applies at least one delivery).
-const PASS_BUDGET: Duration = Duration::from_millis(15);
-
-/// Deliveries applied per transaction.
+/// Most deliveries applied per transaction.
 pub const BATCH: i64 = 500;
+
+/// Fewest deliveries the live worker claims per pass.
+const MIN_BATCH: i64 = 16;
+
+/// How long a pass of the live worker should take. On SQLite a pass holds the file's write
+/// lock and intake waits behind it, so it stays short; PostgreSQL locks rows, and a longer
+/// pass spreads its fixed cost (a dozen statements and a commit) over more deliveries.
+fn pass_target(backend: Backend) -> Duration {
+    match backend {
+        Backend::Sqlite => Duration::from_millis(8),
+        Backend::Postgres => Duration::from_millis(40),
+    }
+}
+
+/// The batch size for the next pass: as many deliveries as the last pass's speed fits in the
+/// target time, between [`MIN_BATCH`] and [`BATCH`].
+fn next_limit(limit: i64, a: &Applied, took: Duration, target: Duration) -> i64 {
+    if a.claimed == 0 {
+        return limit;
+    }
+    let per = took.as_secs_f64() / a.claimed as f64;
+    let fit = (target.as_secs_f64() / per.max(1e-6)) as i64;
+    if a.claimed < limit as usize && fit > limit {
+        // The queue ran dry before the limit: no evidence for a larger batch.
+        return limit;
+    }
+    fit.clamp(MIN_BATCH, BATCH)
+}
 
 /// What one pass applied.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -77,34 +104,11 @@ impl From<diesel::result::Error> for PassError {
     }
 }
 
-fn apply_one(
-    conn: &mut DbConn,
-    id: i64,
-    body: &[u8],
-    now: SourceTime,
-    isolation: Isolation,
-) -> Result<Result<Outcome, String>, PassError> {
-    // Undecodable bodies fail before any write: no isolation needed.
-    let delivery = match decode(body)
+/// Decodes and parses a stored body; the error says why it is not a delivery.
+fn parse(body: &[u8]) -> Result<Delivery, String> {
+    decode(body)
         .map_err(|e| e.to_string())
         .and_then(|form| Delivery::parse(&form).map_err(|e| e.to_string()))
-    {
-        Ok(d) => d,
-        Err(why) => return Ok(Err(why)),
-    };
-    match isolation {
-        Isolation::Savepoints => match conn.transaction(|c| apply(c, id, &delivery, now)) {
-            Ok(outcome) => Ok(Ok(outcome)),
-            // A deadlock with another replica or a busy file is no fault of the delivery: the
-            // batch rolls back and is applied again, instead of marking the delivery failed.
-            Err(ApplyError::Db(e)) if is_transient(&e) => Err(PassError::Db(e)),
-            Err(e) => Ok(Err(e.to_string())),
-        },
-        Isolation::Optimistic => match apply(conn, id, &delivery, now) {
-            Ok(outcome) => Ok(Ok(outcome)),
-            Err(_) => Err(PassError::Isolate),
-        },
-    }
 }
 
 /// Applies up to `limit` pending deliveries in one transaction.
@@ -135,22 +139,57 @@ fn pass(
 ) -> Result<(Applied, Option<chrono::TimeDelta>), PassError> {
     let batch = claim(c, limit)?;
     let now = now();
+    let parsed: Vec<(i64, SourceTime, Result<Delivery, String>)> = batch
+        .iter()
+        .map(|(id, body, received_at)| (*id, *received_at, parse(body)))
+        .collect();
+    let outcomes: Vec<Result<Outcome, String>> = match isolation {
+        Isolation::Optimistic => {
+            let ok: Vec<(i64, &Delivery)> = parsed
+                .iter()
+                .filter_map(|(id, _, d)| d.as_ref().ok().map(|d| (*id, d)))
+                .collect();
+            let mut applied = match apply_batch(c, &ok, now) {
+                Ok(outcomes) => outcomes.into_iter(),
+                // A deadlock with another replica or a busy file is no fault of a delivery:
+                // the batch rolls back and is applied again.
+                Err(e) if is_transient(&e) => return Err(PassError::Db(e)),
+                Err(_) => return Err(PassError::Isolate),
+            };
+            parsed
+                .iter()
+                .map(|(_, _, d)| match d {
+                    Ok(_) => applied
+                        .next()
+                        .expect("one outcome per delivery")
+                        .map_err(|e| e.to_string()),
+                    Err(why) => Err(why.clone()),
+                })
+                .collect()
+        }
+        Isolation::Savepoints => {
+            let mut out = Vec::with_capacity(parsed.len());
+            for (id, _, d) in &parsed {
+                out.push(match d {
+                    Ok(d) => match c.transaction(|c| apply(c, *id, d, now)) {
+                        Ok(outcome) => Ok(outcome),
+                        Err(ApplyError::Db(e)) if is_transient(&e) => return Err(PassError::Db(e)),
+                        Err(e) => Err(e.to_string()),
+                    },
+                    Err(why) => Err(why.clone()),
+                });
+            }
+            out
+        }
+    };
     let mut lag = None;
     let mut stats = Applied {
         claimed: batch.len(),
         ..Applied::default()
     };
     let mut applied_ids = Vec::new();
-    let started = std::time::Instant::now();
-    let mut taken = 0;
-    for (id, body, received_at) in &batch {
-        // A pass holds the write lock; past its budget it commits what it has, so that intake
-        // waits at most about this long. The rest stays pending for the next pass.
-        if taken > 0 && started.elapsed() > PASS_BUDGET {
-            break;
-        }
-        taken += 1;
-        match apply_one(c, *id, body, now, isolation)? {
+    for ((id, received_at, _), outcome) in parsed.iter().zip(outcomes) {
+        match outcome {
             Ok(Outcome::Applied) => {
                 applied_ids.push(*id);
                 lag = Some(now - *received_at);
@@ -166,7 +205,6 @@ fn pass(
             }
         }
     }
-    stats.claimed = taken;
     stats.applied = applied_ids.len();
     for chunk in applied_ids.chunks(crate::mirror::CHUNK) {
         diesel::update(we::table.filter(we::id.eq_any(chunk)))
@@ -233,14 +271,25 @@ pub async fn run(
     shutdown: CancellationToken,
     gate: WriteGate,
 ) {
+    let backend = match pool.get() {
+        Ok(conn) => conn.backend(),
+        Err(_) => Backend::Sqlite,
+    };
+    let target = pass_target(backend);
+    let mut limit = MIN_BATCH * 4;
     loop {
         let (p, m) = (pool.clone(), metrics.clone());
         let turn = gate.enter().await;
-        let pass = tokio::task::spawn_blocking(move || apply_pending(&p, BATCH, &m)).await;
+        let started = std::time::Instant::now();
+        let pass = tokio::task::spawn_blocking(move || apply_pending(&p, limit, &m)).await;
+        let took = started.elapsed();
         drop(turn);
         match pass {
-            // More may be pending (a pass stops at its time budget): take the next turn.
-            Ok(Ok(a)) if a.claimed > 0 => continue,
+            // More may be pending: take the next turn, with a batch sized to the target.
+            Ok(Ok(a)) if a.claimed > 0 => {
+                limit = next_limit(limit, &a, took, target);
+                continue;
+            }
             Ok(Ok(_)) => {}
             Ok(Err(e)) => tracing::error!(error = %e, "apply pass failed; retrying"),
             Err(e) => tracing::error!(error = %e, "apply pass panicked; retrying"),
