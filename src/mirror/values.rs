@@ -9,18 +9,44 @@ use crate::db::bulk::{Upsert, Val};
 use crate::db::schema::{contact_field_values as cfv, contact_lists as cl};
 use crate::db::DbConn;
 
-/// Keeps the newest of the values given for one key; of equal times, the later given.
-fn keep_newest<K: std::hash::Hash + Eq, V>(
-    into: &mut HashMap<K, (V, SourceTime)>,
-    key: K,
-    value: (V, SourceTime),
-) {
-    match into.get(&key) {
-        Some((_, held)) if *held > value.1 => {}
-        _ => {
-            into.insert(key, value);
+/// Writes `(contact, other key, value, as of)` rows given in arrival order, repeats allowed, into
+/// a table keyed by `(contact_id, key)` with a `value` column versioned by `updated_at`: of
+/// the rows for one key the newest is written (of equal times, the later given), and a value
+/// the table holds with a newer version stays. Returns the rows written.
+fn upsert_versioned<'a, V: Copy>(
+    conn: &mut DbConn,
+    table: &'static str,
+    columns: &'static [&'static str; 4],
+    rows: impl IntoIterator<Item = (i64, i64, V, SourceTime)>,
+    value: impl Fn(V) -> Val<'a>,
+) -> QueryResult<usize> {
+    let mut newest: HashMap<(i64, i64), (V, SourceTime)> = HashMap::new();
+    for (contact, key, v, at) in rows {
+        match newest.get(&(contact, key)) {
+            Some((_, held)) if *held > at => {}
+            _ => {
+                newest.insert((contact, key), (v, at));
+            }
         }
     }
+    let mut keyed: Vec<_> = newest.into_iter().collect();
+    keyed.sort_unstable_by_key(|(k, _)| *k);
+    let rows: Vec<Vec<Val<'a>>> = keyed
+        .into_iter()
+        .map(|((contact, key), (v, at))| {
+            vec![Val::I64(contact), Val::I64(key), value(v), Val::Ts(at)]
+        })
+        .collect();
+    let [contact_id, key, value, updated_at] = columns;
+    Upsert {
+        table,
+        columns,
+        conflict: format!(
+            "ON CONFLICT ({contact_id}, {key}) DO UPDATE SET {value} = excluded.{value}, \
+             {updated_at} = excluded.{updated_at} WHERE {table}.{updated_at} <= excluded.{updated_at}"
+        ),
+    }
+    .run(conn, &rows)
 }
 
 /// Writes field values `(contact, field, value, as of)`, in arrival order, repeats allowed; a
@@ -29,33 +55,13 @@ pub fn upsert_field_values(
     conn: &mut DbConn,
     values: &[(i64, i64, String, SourceTime)],
 ) -> QueryResult<usize> {
-    let mut dedup: HashMap<(i64, i64), (&str, SourceTime)> = HashMap::with_capacity(values.len());
-    for (contact, field, value, at) in values {
-        keep_newest(&mut dedup, (*contact, *field), (value.as_str(), *at));
-    }
-    let mut rows: Vec<_> = dedup.into_iter().collect();
-    rows.sort_unstable();
-    let rows: Vec<Vec<Val<'_>>> = rows
-        .iter()
-        .map(|((contact, field), (value, at))| {
-            vec![
-                Val::I64(*contact),
-                Val::I64(*field),
-                Val::Text(value),
-                Val::Ts(*at),
-            ]
-        })
-        .collect();
-    let written = Upsert {
-        table: "contact_field_values",
-        columns: &["contact_id", "field_id", "value", "updated_at"],
-        conflict: "ON CONFLICT (contact_id, field_id) DO UPDATE SET value = excluded.value, \
-                   updated_at = excluded.updated_at \
-                   WHERE contact_field_values.updated_at <= excluded.updated_at"
-            .to_owned(),
-    }
-    .run(conn, &rows)?;
-    Ok(written)
+    upsert_versioned(
+        conn,
+        "contact_field_values",
+        &["contact_id", "field_id", "value", "updated_at"],
+        values.iter().map(|(c, f, v, at)| (*c, *f, v.as_str(), *at)),
+        Val::Text,
+    )
 }
 
 /// Writes list memberships `(contact, list, status, as of)` under the same rule.
@@ -63,33 +69,13 @@ pub fn upsert_memberships(
     conn: &mut DbConn,
     rows: &[(i64, i64, i32, SourceTime)],
 ) -> QueryResult<usize> {
-    let mut dedup: HashMap<(i64, i64), (i32, SourceTime)> = HashMap::with_capacity(rows.len());
-    for (contact, list, status, at) in rows {
-        keep_newest(&mut dedup, (*contact, *list), (*status, *at));
-    }
-    let mut rows: Vec<_> = dedup.into_iter().collect();
-    rows.sort_unstable();
-    let rows: Vec<Vec<Val<'_>>> = rows
-        .iter()
-        .map(|((contact, list), (status, at))| {
-            vec![
-                Val::I64(*contact),
-                Val::I64(*list),
-                Val::I32(*status),
-                Val::Ts(*at),
-            ]
-        })
-        .collect();
-    let written = Upsert {
-        table: "contact_lists",
-        columns: &["contact_id", "list_id", "status", "updated_at"],
-        conflict: "ON CONFLICT (contact_id, list_id) DO UPDATE SET status = excluded.status, \
-                   updated_at = excluded.updated_at \
-                   WHERE contact_lists.updated_at <= excluded.updated_at"
-            .to_owned(),
-    }
-    .run(conn, &rows)?;
-    Ok(written)
+    upsert_versioned(
+        conn,
+        "contact_lists",
+        &["contact_id", "list_id", "status", "updated_at"],
+        rows.iter().copied(),
+        Val::I32,
+    )
 }
 
 /// Field values held for these contacts: `(contact, field) → value`.
