@@ -52,7 +52,7 @@ impl Present {
     };
 }
 
-/// The columns a contact row is written with, in [`NewContact::values`] order.
+/// The columns a contact row is written with, in the order of its values.
 const ROW_COLUMNS: [&str; 13] = [
     "id",
     "email",
@@ -68,42 +68,6 @@ const ROW_COLUMNS: [&str; 13] = [
     "last_name_updated_at",
     "phone_updated_at",
 ];
-
-struct NewContact<'a> {
-    id: i64,
-    email: Option<&'a str>,
-    first_name: Option<&'a str>,
-    last_name: Option<&'a str>,
-    phone: Option<&'a str>,
-    created_at: Option<SourceTime>,
-    updated_at: Option<SourceTime>,
-    deleted_at: Option<SourceTime>,
-    synced_at: SourceTime,
-    email_updated_at: Option<SourceTime>,
-    first_name_updated_at: Option<SourceTime>,
-    last_name_updated_at: Option<SourceTime>,
-    phone_updated_at: Option<SourceTime>,
-}
-
-impl<'a> NewContact<'a> {
-    fn values(&self) -> Vec<Val<'a>> {
-        vec![
-            Val::I64(self.id),
-            Val::OptText(self.email),
-            Val::OptText(self.first_name),
-            Val::OptText(self.last_name),
-            Val::OptText(self.phone),
-            Val::OptTs(self.created_at),
-            Val::OptTs(self.updated_at),
-            Val::OptTs(self.deleted_at),
-            Val::Ts(self.synced_at),
-            Val::OptTs(self.email_updated_at),
-            Val::OptTs(self.first_name_updated_at),
-            Val::OptTs(self.last_name_updated_at),
-            Val::OptTs(self.phone_updated_at),
-        ]
-    }
-}
 
 /// A column's newest value among several sources, and its time.
 type Slot = Option<(Option<String>, SourceTime)>;
@@ -146,26 +110,27 @@ impl Merged {
         self.updated_at = Some(self.updated_at.map_or(at, |t| t.max(at)));
     }
 
-    fn row(&self, now: SourceTime) -> NewContact<'_> {
-        fn value(slot: &Slot) -> Option<&str> {
-            slot.as_ref().and_then(|(v, _)| v.as_deref())
+    /// The row's values, in [`ROW_COLUMNS`] order.
+    fn values(&self, now: SourceTime) -> Vec<Val<'_>> {
+        fn value(slot: &Slot) -> Val<'_> {
+            Val::OptText(slot.as_ref().and_then(|(v, _)| v.as_deref()))
         }
-        let version = |slot: &Slot| slot.as_ref().map(|(_, t)| *t);
-        NewContact {
-            id: self.id,
-            email: value(&self.email),
-            first_name: value(&self.first_name),
-            last_name: value(&self.last_name),
-            phone: value(&self.phone),
-            created_at: self.created_at.map(|(c, _)| c),
-            updated_at: self.updated_at,
-            deleted_at: None,
-            synced_at: now,
-            email_updated_at: version(&self.email),
-            first_name_updated_at: version(&self.first_name),
-            last_name_updated_at: version(&self.last_name),
-            phone_updated_at: version(&self.phone),
-        }
+        let version = |slot: &Slot| Val::OptTs(slot.as_ref().map(|(_, t)| *t));
+        vec![
+            Val::I64(self.id),
+            value(&self.email),
+            value(&self.first_name),
+            value(&self.last_name),
+            value(&self.phone),
+            Val::OptTs(self.created_at.map(|(c, _)| c)),
+            Val::OptTs(self.updated_at),
+            Val::OptTs(None),
+            Val::Ts(now),
+            version(&self.email),
+            version(&self.first_name),
+            version(&self.last_name),
+            version(&self.phone),
+        ]
     }
 }
 
@@ -257,7 +222,7 @@ pub fn upsert_partial(
         ),
     };
     let merged = merge(rows);
-    let rows: Vec<Vec<Val<'_>>> = merged.iter().map(|m| m.row(now).values()).collect();
+    let rows: Vec<Vec<Val<'_>>> = merged.iter().map(|m| m.values(now)).collect();
     let written = upsert.run(conn, &rows)?;
     Ok(written)
 }
@@ -289,22 +254,23 @@ pub fn ensure_stubs(
     let rows: Vec<Vec<Val<'_>>> = stubs
         .iter()
         .map(|stub| {
-            NewContact {
-                id: stub.id,
-                email: stub.email.as_deref(),
-                first_name: stub.first_name.as_deref(),
-                last_name: stub.last_name.as_deref(),
-                phone: None,
-                created_at: None,
-                updated_at: None,
-                deleted_at: None,
-                synced_at: now,
-                email_updated_at: None,
-                first_name_updated_at: None,
-                last_name_updated_at: None,
-                phone_updated_at: None,
-            }
-            .values()
+            // No versions: any real state replaces a stub.
+            let none = Val::OptTs(None);
+            vec![
+                Val::I64(stub.id),
+                Val::OptText(stub.email.as_deref()),
+                Val::OptText(stub.first_name.as_deref()),
+                Val::OptText(stub.last_name.as_deref()),
+                Val::OptText(None),
+                none,
+                none,
+                none,
+                Val::Ts(now),
+                none,
+                none,
+                none,
+                none,
+            ]
         })
         .collect();
     let n = Upsert {
