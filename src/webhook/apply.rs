@@ -147,14 +147,9 @@ impl Writes {
                 "no type: an automation webhook body, which acmirror does not mirror",
             ));
         };
-        let at = d
-            .occurred_at
-            .ok_or_else(|| ApplyError::Missing("date_time", kind.to_owned()))?;
-        let need_contact = || {
-            d.contact
-                .as_ref()
-                .ok_or_else(|| ApplyError::Missing("contact[id]", kind.to_owned()))
-        };
+        // A key this event type needs, or the error naming it.
+        let need = |key: &'static str| ApplyError::Missing(key, kind.to_owned());
+        let at = d.occurred_at.ok_or_else(|| need("date_time"))?;
         match kind {
             "subscribe"
             | "unsubscribe"
@@ -162,7 +157,7 @@ impl Writes {
             | "contact_tag_added"
             | "contact_tag_removed"
             | "subscriber_note" => {
-                let c = need_contact()?;
+                let c = d.contact.as_ref().ok_or_else(|| need("contact[id]"))?;
                 self.contact(c, at, perstags)?;
                 self.tag_set(c, kind, d.tag.as_deref(), at);
                 match kind {
@@ -190,10 +185,7 @@ impl Writes {
             }
             "deal_add" | "deal_update" | "deal_note_add" | "deal_task_add"
             | "deal_task_complete" => {
-                let deal = d
-                    .deal
-                    .as_ref()
-                    .ok_or_else(|| ApplyError::Missing("deal[id]", kind.to_owned()))?;
+                let deal = d.deal.as_ref().ok_or_else(|| need("deal[id]"))?;
                 self.deal(d, deal, at);
                 if let (Some((note_id, text)), "deal_note_add") = (&d.deal_note, kind) {
                     self.singles.push(Single::DealNote(NoteState {
@@ -222,17 +214,11 @@ impl Writes {
                 }
             }
             "deal_pipeline_add" => {
-                let p = d
-                    .pipeline
-                    .clone()
-                    .ok_or_else(|| ApplyError::Missing("pipeline[id]", kind.to_owned()))?;
+                let p = d.pipeline.clone().ok_or_else(|| need("pipeline[id]"))?;
                 self.pipelines.push(p);
             }
             "deal_stage_add" => {
-                let (id, pipeline_id, title) = d
-                    .stage
-                    .clone()
-                    .ok_or_else(|| ApplyError::Missing("stage[id]", kind.to_owned()))?;
+                let (id, pipeline_id, title) = d.stage.clone().ok_or_else(|| need("stage[id]"))?;
                 self.stages.push(Stage {
                     id,
                     pipeline_id,
@@ -240,10 +226,7 @@ impl Writes {
                 });
             }
             "list_add" => {
-                let l = d
-                    .new_list
-                    .clone()
-                    .ok_or_else(|| ApplyError::Missing("list[id]", kind.to_owned()))?;
+                let l = d.new_list.clone().ok_or_else(|| need("list[id]"))?;
                 self.lists.push(l);
             }
             k if REPORTING_TYPES.contains(&k) => match &d.contact {
