@@ -345,6 +345,11 @@ impl WriteGate {
         }
     }
 
+    /// True when writers take turns (SQLite: one write lock per file).
+    pub fn takes_turns(&self) -> bool {
+        self.0.is_some()
+    }
+
     /// Waits for this writer's turn; the turn lasts as long as the guard.
     pub async fn enter(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
         match &self.0 {

@@ -17,7 +17,7 @@ use super::decode::decode;
 use super::event::Delivery;
 use crate::db::cached::Cached;
 use crate::db::schema::webhook_events as we;
-use crate::db::{is_transient, write_tx, Backend, DbConn, Pool, WriteGate};
+use crate::db::{is_transient, write_tx, DbConn, Pool, WriteGate};
 use crate::metrics::Metrics;
 use crate::mirror::{now, SourceTime};
 
@@ -27,13 +27,15 @@ pub const BATCH: i64 = 500;
 /// Fewest deliveries the live worker claims per pass.
 const MIN_BATCH: i64 = 16;
 
-/// How long a pass of the live worker should take. On SQLite a pass holds the file's write
-/// lock and intake waits behind it, so it stays short; PostgreSQL locks rows, and a longer
-/// pass spreads its fixed cost (a dozen statements and a commit) over more deliveries.
-fn pass_target(backend: Backend) -> Duration {
-    match backend {
-        Backend::Sqlite => Duration::from_millis(8),
-        Backend::Postgres => Duration::from_millis(40),
+/// How long a pass of the live worker should take. Where writers take turns (SQLite) a pass
+/// holds the file's write lock and intake waits behind it, so it stays short; PostgreSQL locks
+/// rows, and a longer pass spreads its fixed cost (a dozen statements and a commit) over more
+/// deliveries.
+fn pass_target(gate: &WriteGate) -> Duration {
+    if gate.takes_turns() {
+        Duration::from_millis(8)
+    } else {
+        Duration::from_millis(40)
     }
 }
 
@@ -271,11 +273,7 @@ pub async fn run(
     shutdown: CancellationToken,
     gate: WriteGate,
 ) {
-    let backend = match pool.get() {
-        Ok(conn) => conn.backend(),
-        Err(_) => Backend::Sqlite,
-    };
-    let target = pass_target(backend);
+    let target = pass_target(&gate);
     let mut limit = MIN_BATCH * 4;
     loop {
         let (p, m) = (pool.clone(), metrics.clone());
