@@ -1,24 +1,31 @@
-//! Multi-row upserts in a few fixed sizes, each prepared once per connection.
+//! Set-based upserts: one statement per table on PostgreSQL, a few fixed sizes on SQLite, each
+//! prepared once per connection.
 //!
 //! diesel writes a multi-row `INSERT … ON CONFLICT DO UPDATE … WHERE` on PostgreSQL but not on
 //! SQLite, and on both it marks an upsert unsafe to cache, so its statement would be parsed
 //! and planned on every execution. Here the statement text is built from the table, its
-//! columns and the conflict clause for a row count taken from [`SIZES`], and executed through
-//! [`Cached`], which caches it by that text: a batch of any length costs a handful of
-//! statements, each prepared once per connection. The conflict clause (the staleness
-//! comparison) stays inside the statement, so a multi-row write compares versions row by row
-//! exactly as a single-row one does.
+//! columns and the conflict clause, and executed through [`Cached`], which caches it by that
+//! text:
+//!
+//! - on PostgreSQL every column travels as one array parameter and the rows come from
+//!   `unnest($1::int8[], $2::text[], …)`: one statement of one text for a batch of any length,
+//!   planned once, with as many parameters as the table has columns;
+//! - on SQLite, which has no arrays, a multi-row `VALUES` for a row count taken from [`SIZES`]:
+//!   a batch of any length costs a handful of statements.
+//!
+//! The conflict clause (the staleness comparison) stays inside the statement, so a multi-row
+//! write compares versions row by row exactly as a single-row one does.
 
 use chrono::NaiveDateTime;
 use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
-use diesel::sql_types::{BigInt, Bool, HasSqlType, Integer, Nullable, Text, Timestamp};
+use diesel::sql_types::{Array, BigInt, Bool, HasSqlType, Integer, Nullable, Text, Timestamp};
 use diesel::{QueryResult, RunQueryDsl};
 
 use super::cached::Cached;
 use super::DbConn;
 
-/// The row counts a statement is prepared for, largest first; a batch is cut greedily into
-/// them. Parameters per statement stay far below SQLite's limit of 32,766 and PostgreSQL's
+/// The row counts a SQLite statement is prepared for, largest first; a batch is cut greedily
+/// into them. Parameters per statement stay far below SQLite's limit of 32,766 and PostgreSQL's
 /// 65,535 (the widest table has 13 columns).
 pub const SIZES: [usize; 5] = [256, 64, 16, 4, 1];
 
@@ -58,24 +65,88 @@ pub struct Upsert {
 }
 
 impl Upsert {
-    /// Writes `rows` (each `columns.len()` values, no key twice); returns the rows inserted or
-    /// updated.
+    /// Writes `rows` (each `columns.len()` values, no key twice, each column of one SQL type);
+    /// returns the rows inserted or updated.
     pub fn run(&self, conn: &mut DbConn, rows: &[Vec<Val<'_>>]) -> QueryResult<usize> {
-        let mut written = 0;
-        let mut rest = rows;
-        while !rest.is_empty() {
-            let n = SIZES
-                .into_iter()
-                .find(|s| *s <= rest.len())
-                .expect("the smallest size is 1");
-            let (chunk, tail) = rest.split_at(n);
-            written += self.execute(conn, chunk)?;
-            rest = tail;
+        if rows.is_empty() {
+            return Ok(0);
         }
-        Ok(written)
+        match conn {
+            DbConn::Pg(c) => {
+                let columns = self.transpose(rows)?;
+                let types: Vec<&str> = columns.iter().map(Column::array_type).collect();
+                let mut q = diesel::sql_query(self.unnest_sql(&types)).into_boxed();
+                for column in columns {
+                    q = column.bind(q);
+                }
+                Cached(q).execute(c)
+            }
+            DbConn::Sqlite(c) => {
+                let mut written = 0;
+                let mut rest = rows;
+                while !rest.is_empty() {
+                    let n = SIZES
+                        .into_iter()
+                        .find(|s| *s <= rest.len())
+                        .expect("the smallest size is 1");
+                    let (chunk, tail) = rest.split_at(n);
+                    let q = diesel::sql_query(self.values_sql(chunk.len())).into_boxed();
+                    written += Cached(bind_all(q, chunk)).execute(c)?;
+                    rest = tail;
+                }
+                Ok(written)
+            }
+        }
     }
 
-    fn sql(&self, rows: usize, numbered: bool) -> String {
+    /// `INSERT … SELECT * FROM unnest($1::type[], …) ON CONFLICT …` (PostgreSQL).
+    fn unnest_sql(&self, array_types: &[&str]) -> String {
+        let arrays: Vec<String> = array_types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| format!("${}::{t}", i + 1))
+            .collect();
+        format!(
+            "INSERT INTO {} ({}) SELECT * FROM unnest({}) {}",
+            self.table,
+            self.columns.join(", "),
+            arrays.join(", "),
+            self.conflict
+        )
+    }
+
+    /// The rows as one array per column.
+    fn transpose<'a>(&self, rows: &[Vec<Val<'a>>]) -> QueryResult<Vec<Column<'a>>> {
+        let mut columns: Vec<Column<'a>> =
+            rows[0].iter().map(|v| Column::of(*v, rows.len())).collect();
+        for row in rows {
+            if row.len() != columns.len() {
+                return Err(self.misfit(format!(
+                    "a row of {} values for {} columns",
+                    row.len(),
+                    columns.len()
+                )));
+            }
+            for (i, (column, v)) in columns.iter_mut().zip(row).enumerate() {
+                if !column.push(*v) {
+                    return Err(self.misfit(format!(
+                        "column {} mixes SQL types ({v:?})",
+                        self.columns.get(i).unwrap_or(&"?")
+                    )));
+                }
+            }
+        }
+        Ok(columns)
+    }
+
+    fn misfit(&self, what: String) -> diesel::result::Error {
+        diesel::result::Error::QueryBuilderError(
+            format!("upsert into {}: {what}", self.table).into(),
+        )
+    }
+
+    /// `INSERT … VALUES (?, …), … ON CONFLICT …` for `rows` rows (SQLite).
+    fn values_sql(&self, rows: usize) -> String {
         let width = self.columns.len();
         let mut sql = format!(
             "INSERT INTO {} ({}) VALUES ",
@@ -88,11 +159,7 @@ impl Upsert {
                 if c > 0 {
                     sql.push_str(", ");
                 }
-                if numbered {
-                    sql.push_str(&format!("${}", r * width + c + 1));
-                } else {
-                    sql.push('?');
-                }
+                sql.push('?');
             }
             sql.push(')');
         }
@@ -100,17 +167,67 @@ impl Upsert {
         sql.push_str(&self.conflict);
         sql
     }
+}
 
-    fn execute(&self, conn: &mut DbConn, rows: &[Vec<Val<'_>>]) -> QueryResult<usize> {
-        match conn {
-            DbConn::Pg(c) => {
-                let q = diesel::sql_query(self.sql(rows.len(), true)).into_boxed();
-                Cached(bind_all(q, rows)).execute(c)
-            }
-            DbConn::Sqlite(c) => {
-                let q = diesel::sql_query(self.sql(rows.len(), false)).into_boxed();
-                Cached(bind_all(q, rows)).execute(c)
-            }
+/// One column of a batch, as the array PostgreSQL receives (NULL-able whatever the column's
+/// constraint: the table enforces that).
+enum Column<'a> {
+    I64(Vec<Option<i64>>),
+    I32(Vec<Option<i32>>),
+    Bool(Vec<Option<bool>>),
+    Text(Vec<Option<&'a str>>),
+    Ts(Vec<Option<NaiveDateTime>>),
+}
+
+impl<'a> Column<'a> {
+    /// An empty column of `v`'s SQL type.
+    fn of(v: Val<'a>, capacity: usize) -> Self {
+        match v {
+            Val::I64(_) | Val::OptI64(_) => Column::I64(Vec::with_capacity(capacity)),
+            Val::I32(_) | Val::OptI32(_) => Column::I32(Vec::with_capacity(capacity)),
+            Val::Bool(_) => Column::Bool(Vec::with_capacity(capacity)),
+            Val::Text(_) | Val::OptText(_) => Column::Text(Vec::with_capacity(capacity)),
+            Val::Ts(_) | Val::OptTs(_) => Column::Ts(Vec::with_capacity(capacity)),
+        }
+    }
+
+    /// Appends `v`; false when it is of another SQL type.
+    fn push(&mut self, v: Val<'a>) -> bool {
+        match (self, v) {
+            (Column::I64(c), Val::I64(x)) => c.push(Some(x)),
+            (Column::I64(c), Val::OptI64(x)) => c.push(x),
+            (Column::I32(c), Val::I32(x)) => c.push(Some(x)),
+            (Column::I32(c), Val::OptI32(x)) => c.push(x),
+            (Column::Bool(c), Val::Bool(x)) => c.push(Some(x)),
+            (Column::Text(c), Val::Text(x)) => c.push(Some(x)),
+            (Column::Text(c), Val::OptText(x)) => c.push(x),
+            (Column::Ts(c), Val::Ts(x)) => c.push(Some(x)),
+            (Column::Ts(c), Val::OptTs(x)) => c.push(x),
+            _ => return false,
+        }
+        true
+    }
+
+    fn array_type(&self) -> &'static str {
+        match self {
+            Column::I64(_) => "int8[]",
+            Column::I32(_) => "int4[]",
+            Column::Bool(_) => "bool[]",
+            Column::Text(_) => "text[]",
+            Column::Ts(_) => "timestamp[]",
+        }
+    }
+
+    fn bind(
+        self,
+        q: BoxedSqlQuery<'a, diesel::pg::Pg, SqlQuery>,
+    ) -> BoxedSqlQuery<'a, diesel::pg::Pg, SqlQuery> {
+        match self {
+            Column::I64(c) => q.bind::<Array<Nullable<BigInt>>, _>(c),
+            Column::I32(c) => q.bind::<Array<Nullable<Integer>>, _>(c),
+            Column::Bool(c) => q.bind::<Array<Nullable<Bool>>, _>(c),
+            Column::Text(c) => q.bind::<Array<Nullable<Text>>, _>(c),
+            Column::Ts(c) => q.bind::<Array<Nullable<Timestamp>>, _>(c),
         }
     }
 }
@@ -156,19 +273,42 @@ mod tests {
     use super::*;
 
     #[test]
-    fn statements_number_parameters_per_backend() {
+    fn statements_take_rows_as_values_or_arrays() {
         let u = Upsert {
             table: "t",
             columns: &["a", "b"],
             conflict: "ON CONFLICT (a) DO NOTHING".into(),
         };
         assert_eq!(
-            u.sql(2, true),
-            "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4) ON CONFLICT (a) DO NOTHING"
+            u.values_sql(2),
+            "INSERT INTO t (a, b) VALUES (?, ?), (?, ?) ON CONFLICT (a) DO NOTHING"
         );
         assert_eq!(
-            u.sql(2, false),
-            "INSERT INTO t (a, b) VALUES (?, ?), (?, ?) ON CONFLICT (a) DO NOTHING"
+            u.unnest_sql(&["int8[]", "text[]"]),
+            "INSERT INTO t (a, b) SELECT * FROM unnest($1::int8[], $2::text[]) ON CONFLICT (a) DO NOTHING"
+        );
+    }
+
+    #[test]
+    fn a_column_of_two_sql_types_is_refused_by_name() {
+        let u = Upsert {
+            table: "t",
+            columns: &["a", "b"],
+            conflict: String::new(),
+        };
+        let rows = vec![
+            vec![Val::I64(1), Val::OptText(None)],
+            vec![Val::I64(2), Val::OptI64(Some(3))],
+        ];
+        let err = u.transpose(&rows).err().expect("refused").to_string();
+        assert!(
+            err.contains("upsert into t: column b mixes SQL types"),
+            "{err}"
+        );
+        let ok = u.transpose(&rows[..1]).expect("one type per column");
+        assert_eq!(
+            ok.iter().map(Column::array_type).collect::<Vec<_>>(),
+            ["int8[]", "text[]"]
         );
     }
 }
