@@ -398,43 +398,6 @@ pub fn write_tx_retrying<T>(
     }
 }
 
-/// Executes an upsert over many rows: one multi-row statement on PostgreSQL; one statement per
-/// row on SQLite, where diesel cannot combine a multi-row `VALUES` with `ON CONFLICT` (the
-/// single-row statement is prepared once and cached, and all rows share the caller's
-/// transaction, so the cost is one step per row, not one commit; see [`cached`]). `$v` is bound to the whole
-/// slice or to one row; `$stmt` is the statement without `.execute`.
-#[macro_export]
-macro_rules! upsert_rows {
-    ($conn:expr, $rows:expr, |$v:ident| $stmt:expr) => {{
-        let rows = $rows;
-        match $conn {
-            $crate::db::DbConn::Pg(c) => {
-                let $v = rows;
-                $stmt.execute(c)
-            }
-            $crate::db::DbConn::Sqlite(c) => {
-                let mut total = 0usize;
-                let mut failed = None;
-                for one in rows.iter() {
-                    let $v = one;
-                    // Cached: one prepare per connection instead of one per row.
-                    match $crate::db::cached::Cached($stmt).execute(c) {
-                        Ok(n) => total += n,
-                        Err(e) => {
-                            failed = Some(e);
-                            break;
-                        }
-                    }
-                }
-                match failed {
-                    Some(e) => Err(e),
-                    None => Ok(total),
-                }
-            }
-        }
-    }};
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

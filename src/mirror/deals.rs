@@ -3,13 +3,11 @@
 use std::collections::HashMap;
 
 use diesel::prelude::*;
-use diesel::upsert::excluded;
 
-use super::OnlyIf;
-use super::{coalesce_ts, SourceTime, CHUNK};
+use super::SourceTime;
+use crate::db::bulk::{Upsert, Val};
 use crate::db::schema::deals;
 use crate::db::DbConn;
-use crate::{upsert_rows, with_backend};
 
 /// A deal as of `source_time`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -38,46 +36,44 @@ pub struct DealState {
     pub source_time: SourceTime,
 }
 
-#[derive(Insertable)]
-#[diesel(table_name = deals, treat_none_as_default_value = false)]
-struct NewDeal<'a> {
-    id: i64,
-    title: Option<&'a str>,
-    value_cents: Option<i64>,
-    currency: Option<&'a str>,
-    pipeline_id: Option<i64>,
-    stage_id: Option<i64>,
-    owner_id: Option<i64>,
-    contact_id: Option<i64>,
-    status: Option<i32>,
-    created_at: Option<SourceTime>,
-    updated_at: Option<SourceTime>,
-    deleted_at: Option<SourceTime>,
-    synced_at: SourceTime,
+/// The columns a deal row is written with, in [`row`]'s order.
+const COLUMNS: [&str; 13] = [
+    "id",
+    "title",
+    "value_cents",
+    "currency",
+    "pipeline_id",
+    "stage_id",
+    "owner_id",
+    "contact_id",
+    "status",
+    "created_at",
+    "updated_at",
+    "deleted_at",
+    "synced_at",
+];
+
+/// The row for `state`, versioned by `updated_at` (`None` for a stub any real state replaces).
+fn row(state: &DealState, updated_at: Option<SourceTime>, now: SourceTime) -> Vec<Val<'_>> {
+    vec![
+        Val::I64(state.id),
+        Val::OptText(state.title.as_deref()),
+        Val::OptI64(state.value_cents),
+        Val::OptText(state.currency.as_deref()),
+        Val::OptI64(state.pipeline_id),
+        Val::OptI64(state.stage_id),
+        Val::OptI64(state.owner_id),
+        Val::OptI64(state.contact_id),
+        Val::OptI32(state.status),
+        Val::OptTs(state.created_at),
+        Val::OptTs(updated_at),
+        Val::OptTs(None),
+        Val::Ts(now),
+    ]
 }
 
-impl<'a> NewDeal<'a> {
-    /// The row for `state`, versioned by `updated_at` (`None` for a stub any real state replaces).
-    fn of(state: &'a DealState, updated_at: Option<SourceTime>, now: SourceTime) -> Self {
-        NewDeal {
-            id: state.id,
-            title: state.title.as_deref(),
-            value_cents: state.value_cents,
-            currency: state.currency.as_deref(),
-            pipeline_id: state.pipeline_id,
-            stage_id: state.stage_id,
-            owner_id: state.owner_id,
-            contact_id: state.contact_id,
-            status: state.status,
-            created_at: state.created_at,
-            updated_at,
-            deleted_at: None,
-            synced_at: now,
-        }
-    }
-}
-
-/// Writes deals whose state is at least as new as the mirror's; returns the rows written.
+/// Writes deals whose state is at least as new as the mirror's; returns the rows written. Of
+/// states for one deal, the newest counts (the later on a tie).
 pub fn upsert(conn: &mut DbConn, rows: &[DealState], now: SourceTime) -> QueryResult<usize> {
     let mut newest: HashMap<i64, &DealState> = HashMap::with_capacity(rows.len());
     for row in rows {
@@ -90,62 +86,63 @@ pub fn upsert(conn: &mut DbConn, rows: &[DealState], now: SourceTime) -> QueryRe
     }
     let mut rows: Vec<&DealState> = newest.into_values().collect();
     rows.sort_by_key(|r| r.id);
-    let mut written = 0;
-    for chunk in rows.chunks(CHUNK) {
-        let new: Vec<NewDeal<'_>> = chunk
-            .iter()
-            .map(|r| NewDeal::of(r, Some(r.source_time), now))
-            .collect();
-        written += upsert_rows!(&mut *conn, &new, |v| diesel::insert_into(deals::table)
-            .values(v)
-            .on_conflict(deals::id)
-            .do_update()
-            .set((
-                deals::title.eq(excluded(deals::title)),
-                deals::value_cents.eq(excluded(deals::value_cents)),
-                deals::currency.eq(excluded(deals::currency)),
-                deals::pipeline_id.eq(excluded(deals::pipeline_id)),
-                deals::stage_id.eq(excluded(deals::stage_id)),
-                deals::owner_id.eq(excluded(deals::owner_id)),
-                deals::contact_id.eq(excluded(deals::contact_id)),
-                deals::status.eq(excluded(deals::status)),
-                deals::created_at.eq(coalesce_ts(excluded(deals::created_at), deals::created_at)),
-                deals::updated_at.eq(excluded(deals::updated_at)),
-                deals::deleted_at.eq(None::<SourceTime>),
-                deals::synced_at.eq(excluded(deals::synced_at)),
-            ))
-            .only_if(
-                deals::updated_at
-                    .is_null()
-                    .or(deals::updated_at.le(excluded(deals::updated_at)))
-            ))?;
+    let values: Vec<Vec<Val<'_>>> = rows
+        .iter()
+        .map(|r| row(r, Some(r.source_time), now))
+        .collect();
+    let replaced = [
+        "title",
+        "value_cents",
+        "currency",
+        "pipeline_id",
+        "stage_id",
+        "owner_id",
+        "contact_id",
+        "status",
+        "updated_at",
+        "synced_at",
+    ]
+    .map(|c| format!("{c} = excluded.{c}"))
+    .join(", ");
+    Upsert {
+        table: "deals",
+        columns: &COLUMNS,
+        conflict: format!(
+            "ON CONFLICT (id) DO UPDATE SET {replaced}, \
+             created_at = COALESCE(excluded.created_at, deals.created_at), deleted_at = NULL \
+             WHERE deals.updated_at IS NULL OR deals.updated_at <= excluded.updated_at"
+        ),
     }
-    Ok(written)
+    .run(conn, &values)
 }
 
 /// Inserts deals the API shows only as permission stubs (title and status, no dates) when the
 /// mirror does not know them; never touches an existing row, and any real state replaces them.
+/// Of stubs for one deal, the first counts.
 pub fn ensure_stubs(
     conn: &mut DbConn,
     stubs: &[(i64, String, Option<i32>)],
     now: SourceTime,
 ) -> QueryResult<usize> {
-    let mut n = 0;
-    for (id, title, status) in stubs {
-        let stub = DealState {
+    let mut seen = std::collections::HashSet::with_capacity(stubs.len());
+    let mut states: Vec<DealState> = stubs
+        .iter()
+        .filter(|(id, _, _)| seen.insert(*id))
+        .map(|(id, title, status)| DealState {
             id: *id,
             title: Some(title.clone()),
             status: *status,
             ..DealState::default()
-        };
-        let row = NewDeal::of(&stub, None, now);
-        n += with_backend!(&mut *conn, |c| diesel::insert_into(deals::table)
-            .values(&row)
-            .on_conflict(deals::id)
-            .do_nothing()
-            .execute(c))?;
+        })
+        .collect();
+    states.sort_unstable_by_key(|s| s.id);
+    let values: Vec<Vec<Val<'_>>> = states.iter().map(|s| row(s, None, now)).collect();
+    Upsert {
+        table: "deals",
+        columns: &COLUMNS,
+        conflict: "ON CONFLICT (id) DO NOTHING".to_owned(),
     }
-    Ok(n)
+    .run(conn, &values)
 }
 
 /// The state the mirror holds for these deal ids.

@@ -6,11 +6,10 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 
-use super::OnlyIf;
-use super::{coalesce_i64, CHUNK};
-use crate::db::schema::{fields, lists, pipelines, stages, tags};
+use crate::db::bulk::{Upsert, Val};
+use crate::db::schema::{fields, tags};
 use crate::db::DbConn;
-use crate::{upsert_rows, with_backend};
+use crate::with_backend;
 
 /// The last row given for each id, in id order: what writing them one by one leaves.
 fn last_per_id(rows: &[(i64, String)]) -> Vec<(i64, String)> {
@@ -23,42 +22,39 @@ fn last_per_id(rows: &[(i64, String)]) -> Vec<(i64, String)> {
     out
 }
 
+/// Writes `(id, text)` rows into a two-column dimension table whose text only changes by the
+/// newest write; of rows for one id, the last wins.
+fn upsert_named(
+    conn: &mut DbConn,
+    table: &'static str,
+    columns: &'static [&'static str; 2],
+    rows: &[(i64, String)],
+) -> QueryResult<usize> {
+    let rows = last_per_id(rows);
+    let values: Vec<Vec<Val<'_>>> = rows
+        .iter()
+        .map(|(id, text)| vec![Val::I64(*id), Val::Text(text)])
+        .collect();
+    let [id, text] = columns;
+    Upsert {
+        table,
+        columns,
+        conflict: format!(
+            "ON CONFLICT ({id}) DO UPDATE SET {text} = excluded.{text} \
+             WHERE {table}.{text} <> excluded.{text}"
+        ),
+    }
+    .run(conn, &values)
+}
+
 /// Writes `(id, name)` lists; of rows for one id, the last wins.
 pub fn upsert_lists(conn: &mut DbConn, rows: &[(i64, String)]) -> QueryResult<usize> {
-    let rows = last_per_id(rows);
-    let mut n = 0;
-    for chunk in rows.chunks(CHUNK) {
-        let new: Vec<_> = chunk
-            .iter()
-            .map(|(id, name)| (lists::id.eq(id), lists::name.eq(name)))
-            .collect();
-        n += upsert_rows!(&mut *conn, &new, |v| diesel::insert_into(lists::table)
-            .values(v)
-            .on_conflict(lists::id)
-            .do_update()
-            .set(lists::name.eq(excluded(lists::name)))
-            .only_if(lists::name.ne(excluded(lists::name))))?;
-    }
-    Ok(n)
+    upsert_named(conn, "lists", &["id", "name"], rows)
 }
 
 /// Writes `(id, title)` pipelines; of rows for one id, the last wins.
 pub fn upsert_pipelines(conn: &mut DbConn, rows: &[(i64, String)]) -> QueryResult<usize> {
-    let rows = last_per_id(rows);
-    let mut n = 0;
-    for chunk in rows.chunks(CHUNK) {
-        let new: Vec<_> = chunk
-            .iter()
-            .map(|(id, t)| (pipelines::id.eq(id), pipelines::title.eq(t)))
-            .collect();
-        n += upsert_rows!(&mut *conn, &new, |v| diesel::insert_into(pipelines::table)
-            .values(v)
-            .on_conflict(pipelines::id)
-            .do_update()
-            .set(pipelines::title.eq(excluded(pipelines::title)))
-            .only_if(pipelines::title.ne(excluded(pipelines::title))))?;
-    }
-    Ok(n)
+    upsert_named(conn, "pipelines", &["id", "title"], rows)
 }
 
 /// A deal stage.
@@ -90,39 +86,28 @@ pub fn upsert_stages(conn: &mut DbConn, rows: &[Stage]) -> QueryResult<usize> {
     }
     let mut rows: Vec<Stage> = merged.into_values().collect();
     rows.sort_unstable_by_key(|s| s.id);
-    let mut n = 0;
-    for chunk in rows.chunks(CHUNK) {
-        let new: Vec<_> = chunk
-            .iter()
-            .map(|s| {
-                (
-                    stages::id.eq(s.id),
-                    stages::pipeline_id.eq(s.pipeline_id),
-                    stages::title.eq(&s.title),
-                )
-            })
-            .collect();
-        n += upsert_rows!(&mut *conn, &new, |v| diesel::insert_into(stages::table)
-            .values(v)
-            .on_conflict(stages::id)
-            .do_update()
-            .set((
-                stages::pipeline_id.eq(coalesce_i64(
-                    excluded(stages::pipeline_id),
-                    stages::pipeline_id
-                )),
-                stages::title.eq(excluded(stages::title)),
-            ))
-            .only_if(
-                stages::title
-                    .ne(excluded(stages::title))
-                    .or(stages::pipeline_id
-                        .is_null()
-                        .and(excluded(stages::pipeline_id).is_not_null()))
-                    .or(stages::pipeline_id.ne(excluded(stages::pipeline_id))),
-            ))?;
+    let values: Vec<Vec<Val<'_>>> = rows
+        .iter()
+        .map(|s| {
+            vec![
+                Val::I64(s.id),
+                Val::OptI64(s.pipeline_id),
+                Val::Text(&s.title),
+            ]
+        })
+        .collect();
+    Upsert {
+        table: "stages",
+        columns: &["id", "pipeline_id", "title"],
+        conflict: "ON CONFLICT (id) DO UPDATE SET \
+                   pipeline_id = COALESCE(excluded.pipeline_id, stages.pipeline_id), \
+                   title = excluded.title \
+                   WHERE stages.title <> excluded.title \
+                   OR (stages.pipeline_id IS NULL AND excluded.pipeline_id IS NOT NULL) \
+                   OR stages.pipeline_id <> excluded.pipeline_id"
+            .to_owned(),
     }
-    Ok(n)
+    .run(conn, &values)
 }
 
 /// A custom contact field definition.

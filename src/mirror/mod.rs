@@ -20,18 +20,6 @@ use chrono::NaiveDateTime;
 /// The time a piece of state became true upstream, in UTC.
 pub type SourceTime = NaiveDateTime;
 
-diesel::define_sql_function! {
-    /// `COALESCE` for nullable timestamps.
-    #[sql_name = "COALESCE"]
-    fn coalesce_ts(x: diesel::sql_types::Nullable<diesel::sql_types::Timestamp>, y: diesel::sql_types::Nullable<diesel::sql_types::Timestamp>) -> diesel::sql_types::Nullable<diesel::sql_types::Timestamp>;
-}
-
-diesel::define_sql_function! {
-    /// `COALESCE` for nullable big integers.
-    #[sql_name = "COALESCE"]
-    fn coalesce_i64(x: diesel::sql_types::Nullable<diesel::sql_types::BigInt>, y: diesel::sql_types::Nullable<diesel::sql_types::BigInt>) -> diesel::sql_types::Nullable<diesel::sql_types::BigInt>;
-}
-
 /// The full-pass bookkeeping that contacts and deals share (both tables have `id`, `seen_run`,
 /// `synced_at`, `updated_at` and `deleted_at`): seen marks, deletion candidates, live counts and
 /// deletion marks. Expanded once per table so that each module exports the same functions.

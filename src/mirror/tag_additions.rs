@@ -10,10 +10,10 @@
 use std::collections::HashMap;
 
 use diesel::prelude::*;
-use diesel::upsert::excluded;
 
 use super::tags::ensure_names;
 use super::SourceTime;
+use crate::db::bulk::{Upsert, Val};
 use crate::db::schema::{contact_tag_states as cts, contacts, tags};
 use crate::db::DbConn;
 
@@ -59,20 +59,22 @@ pub fn add(conn: &mut DbConn, found: &[(i64, String, SourceTime)]) -> QueryResul
             continue;
         }
         ensure_names(conn, [tag])?;
-        let rows = vec![(
-            cts::contact_id.eq(id),
-            cts::tag.eq(tag),
-            cts::present.eq(true),
-            cts::updated_at.eq(at),
-        )];
-        added += crate::upsert_rows!(&mut *conn, &rows, |v| diesel::insert_into(cts::table)
-            .values(v)
-            .on_conflict((cts::contact_id, cts::tag))
-            .do_update()
-            .set((
-                cts::present.eq(true),
-                cts::updated_at.eq(excluded(cts::updated_at))
-            )))?;
+        added += Upsert {
+            table: "contact_tag_states",
+            columns: &["contact_id", "tag", "present", "updated_at"],
+            conflict: "ON CONFLICT (contact_id, tag) DO UPDATE SET \
+                       present = excluded.present, updated_at = excluded.updated_at"
+                .to_owned(),
+        }
+        .run(
+            conn,
+            &[vec![
+                Val::I64(*id),
+                Val::Text(tag),
+                Val::Bool(true),
+                Val::Ts(*at),
+            ]],
+        )?;
         diesel::update(contacts::table.find(id))
             .set(contacts::tags_updated_at.eq(at))
             .execute(conn)?;
