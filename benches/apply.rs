@@ -1,10 +1,15 @@
 //! Apply: events applied per second from a backlog of stored deliveries, and the apply lag
 //! (commit of the delivery to commit of its effect) while intake runs at a fixed rate.
 //!
-//! `cargo bench --bench apply -- [--backlog 100000] [--rate 5000] [--seconds 15]`
+//! `cargo bench --bench apply -- [--backlog 100000] [--seconds 60] [--rate R] [--lag-only]`
+//!
+//! Without `--rate`, the lag run first measures the maximum intake on each backend (10 s,
+//! unpaced) and offers half of it.
 
 mod support;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use acmirror::db::schema::webhook_events as we;
@@ -16,7 +21,7 @@ use chrono::NaiveDateTime;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use support::load::{self, Load};
-use support::{arg, heading, percentile, with_conn, BenchDb, SECRET};
+use support::{arg, flag, heading, percentile, with_conn, BenchDb, SECRET};
 
 /// Stores `n` distinct deliveries as the intake would (not timed).
 async fn fill_backlog(pool: &Pool, n: u64) {
@@ -86,11 +91,62 @@ async fn backlog(db: &BenchDb, n: u64) {
     );
 }
 
-/// Paced intake at `rate` for `seconds`, then the lag of every delivery from its rows.
-async fn lag(db: &BenchDb, rate: f64, seconds: u64) {
+/// Deliveries stored but not applied yet.
+async fn pending(pool: &Pool) -> i64 {
+    with_conn(pool, |c| {
+        we::table
+            .filter(we::status.eq("pending"))
+            .count()
+            .get_result(c)
+            .expect("count")
+    })
+    .await
+}
+
+/// The most deliveries `serve` acknowledges per second on this backend: an unpaced 10 s run.
+async fn max_intake(db: &BenchDb) -> f64 {
+    let daemon = db.daemon().await;
+    let report = load::run(Load {
+        url: format!("http://{}/webhooks/activecampaign/{SECRET}", daemon.addr),
+        connections: 64,
+        duration: Duration::from_secs(10),
+        rate: None,
+        run: 2,
+    })
+    .await;
+    daemon.stop().await;
+    println!(
+        "maximum intake on {:<10}: {}",
+        db.label,
+        report.line().trim()
+    );
+    report.rate()
+}
+
+/// Paced intake at `rate` (half the maximum unless `--rate` says) for `seconds`: the backlog
+/// sampled every 100 ms while it runs, the time it takes to drain once the load stops, and the
+/// lag of every delivery from its rows.
+async fn lag(make: fn() -> BenchDb, rate: Option<f64>, seconds: u64) {
+    let rate = match rate {
+        Some(r) => r,
+        None => max_intake(&make()).await / 2.0,
+    };
+    let db = make();
     let daemon = db.daemon().await;
     let url = format!("http://{}/webhooks/activecampaign/{SECRET}", daemon.addr);
     let pool = daemon.pool.clone();
+    let sampling = Arc::new(AtomicBool::new(true));
+    let sampler = tokio::spawn({
+        let (pool, sampling) = (pool.clone(), sampling.clone());
+        async move {
+            let mut most = 0i64;
+            while sampling.load(Ordering::Relaxed) {
+                most = most.max(pending(&pool).await);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            most
+        }
+    });
     let report = load::run(Load {
         url,
         connections: 64,
@@ -99,20 +155,16 @@ async fn lag(db: &BenchDb, rate: f64, seconds: u64) {
         run: 3,
     })
     .await;
-    // Let the worker finish what the last second queued before stopping.
-    for _ in 0..300 {
-        let pending: i64 = with_conn(&pool, |c| {
-            we::table
-                .filter(we::status.eq("pending"))
-                .count()
-                .get_result(c)
-                .expect("count")
-        })
-        .await;
-        if pending == 0 {
+    let stopped = Instant::now();
+    sampling.store(false, Ordering::Relaxed);
+    let most = sampler.await.expect("sampler");
+    let mut drained = None;
+    for _ in 0..3_000 {
+        if pending(&pool).await == 0 {
+            drained = Some(stopped.elapsed());
             break;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
     daemon.stop().await;
     let rows: Vec<(NaiveDateTime, Option<NaiveDateTime>)> = with_conn(&pool, |c| {
@@ -127,11 +179,17 @@ async fn lag(db: &BenchDb, rate: f64, seconds: u64) {
         .filter_map(|(r, a)| a.map(|a| (a - *r).num_milliseconds().max(0) as u32))
         .collect();
     lags.sort_unstable();
+    let accepted = report.rate().max(1.0);
     println!(
-        "apply lag on {:<10} at {:>5.0} deliveries/s offered: intake {}; applied {} of {}; lag p50 {} ms, p99 {} ms, max {} ms",
+        "apply lag on {:<10} at {:>5.0} deliveries/s offered for {seconds} s: intake {}",
         db.label,
         rate,
-        report.line().trim(),
+        report.line().trim()
+    );
+    println!(
+        "  backlog at most {most} deliveries = {:.2} s of intake; drained to 0 in {} after the load stopped; applied {} of {}; lag p50 {} ms, p99 {} ms, max {} ms",
+        most as f64 / accepted,
+        drained.map_or("more than 30 s".to_owned(), |d| format!("{:.2} s", d.as_secs_f64())),
         lags.len(),
         rows.len(),
         percentile(&lags, 50.0),
@@ -144,6 +202,24 @@ async fn lag(db: &BenchDb, rate: f64, seconds: u64) {
 async fn main() {
     support::load::child().await;
     let n = arg("--backlog", 100_000u64);
+    let seconds = arg("--seconds", 60u64);
+    let rate = arg("--rate", 0.0f64);
+    let rate = (rate > 0.0).then_some(rate);
+    if !flag("--lag-only") {
+        backlogs(n).await;
+    }
+    heading(&format!(
+        "Apply lag while intake runs at {} for {seconds} s",
+        rate.map_or("half the maximum intake".to_owned(), |r| format!(
+            "{r:.0} deliveries/s"
+        ))
+    ));
+    for make in BenchDb::all() {
+        lag(make, rate, seconds).await;
+    }
+}
+
+async fn backlogs(n: u64) {
     heading(&format!("Apply: a backlog of {n} stored deliveries"));
     let sizes: Vec<usize> = (0..300).map(|i| load::body(9, 0, i).len()).collect();
     println!(
@@ -153,13 +229,5 @@ async fn main() {
     );
     for make in BenchDb::all() {
         backlog(&make(), n).await;
-    }
-    let rate = arg("--rate", 5_000.0f64);
-    let seconds = arg("--seconds", 15u64);
-    heading(&format!(
-        "Apply lag while intake runs at {rate:.0} deliveries/s for {seconds} s"
-    ));
-    for make in BenchDb::all() {
-        lag(&make(), rate, seconds).await;
     }
 }
