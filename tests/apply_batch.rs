@@ -496,3 +496,31 @@ async fn a_delivery_the_database_refuses_fails_alone_and_its_batch_applies() {
         .expect("contacts");
     assert_eq!(ids, [41, 43]);
 }
+
+#[tokio::test]
+async fn postgres_connections_plan_each_statement_for_the_table_as_it_is() {
+    // A statement prepared while a table was empty must not keep a plan chosen for an empty
+    // table (a sequential scan for `id = ANY($1)`) once the table is large.
+    let db = TestDb::new();
+    if !db.is_postgres() {
+        eprintln!("PostgreSQL only: SQLite plans every statement when it is prepared");
+        return;
+    }
+    let (pool, _) = open_database(&db.settings(&[])).await.expect("database");
+    #[derive(QueryableByName)]
+    struct Setting {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        plan_cache_mode: String,
+    }
+    // Every connection the pool opens, not only the first.
+    let conns: Vec<_> = (0..3).map(|_| pool.get().expect("connection")).collect();
+    for mut conn in conns {
+        let acmirror::db::DbConn::Pg(c) = &mut *conn else {
+            panic!("a PostgreSQL pool");
+        };
+        let s: Setting = diesel::sql_query("SHOW plan_cache_mode")
+            .get_result(c)
+            .expect("setting");
+        assert_eq!(s.plan_cache_mode, "force_custom_plan");
+    }
+}

@@ -147,6 +147,18 @@ PRAGMA foreign_keys = ON;
 PRAGMA temp_store = MEMORY;
 PRAGMA cache_size = -16000;";
 
+/// PostgreSQL settings applied to every connection.
+///
+/// Statements are prepared once per connection, and after five executions PostgreSQL may
+/// switch a prepared statement to a generic plan chosen for the table as it was then. A mirror
+/// fills fast from empty (a first full run, a burst of deliveries), so a plan chosen for an
+/// empty `deals` or `webhook_events` (a sequential scan for `id = ANY($1)`, a sort for the
+/// pending queue) stays in use when the table holds millions of rows: profiled, a full run into
+/// a new database spent most of the server's time scanning `deals` for each page. Planning
+/// every execution with its parameters costs tens of microseconds per statement and keeps
+/// every plan fit for the table as it is.
+const POSTGRES_SETTINGS: &str = "SET plan_cache_mode = force_custom_plan;";
+
 /// WAL mode is a property of the file: set once, before the pool opens its connections
 /// (switching it needs an exclusive lock that concurrent new connections would contend for).
 fn prepare_sqlite_file(path: &str) -> anyhow::Result<()> {
@@ -171,9 +183,13 @@ impl ManageConnection for Manager {
                     .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConn::Sqlite(conn))
             }
-            DatabaseUrl::Postgres(url) => PgConnection::establish(url.expose_secret())
-                .map(DbConn::Pg)
-                .map_err(r2d2::Error::ConnectionError),
+            DatabaseUrl::Postgres(url) => {
+                let mut conn = PgConnection::establish(url.expose_secret())
+                    .map_err(r2d2::Error::ConnectionError)?;
+                conn.batch_execute(POSTGRES_SETTINGS)
+                    .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConn::Pg(conn))
+            }
         }
     }
 
