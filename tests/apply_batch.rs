@@ -524,3 +524,61 @@ async fn postgres_connections_plan_each_statement_for_the_table_as_it_is() {
         assert_eq!(s.plan_cache_mode, "force_custom_plan");
     }
 }
+
+#[tokio::test]
+async fn postgres_tables_filled_faster_than_autovacuum_get_statistics() {
+    // A page's tag lookup (`contact_id = ANY($1)`) on a table filled since its last ANALYZE is
+    // planned as a sequential scan; the reconciler's refresh analyzes such tables.
+    let db = TestDb::new();
+    if !db.is_postgres() {
+        eprintln!("PostgreSQL only: SQLite plans key lookups by index without statistics");
+        return;
+    }
+    let (pool, _) = open_database(&db.settings(&[])).await.expect("database");
+    let mut conn = pool.get().expect("connection");
+    let acmirror::db::DbConn::Pg(c) = &mut *conn else {
+        panic!("a PostgreSQL pool");
+    };
+    diesel::sql_query(
+        "INSERT INTO contact_tag_states (contact_id, tag, present, updated_at) \
+         SELECT c, 'tag ' || t, true, now() \
+         FROM generate_series(1, 40000) c, generate_series(1, 5) t",
+    )
+    .execute(c)
+    .expect("filled");
+    #[derive(QueryableByName)]
+    struct Line {
+        #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
+        line: String,
+    }
+    let plan = |c: &mut diesel::PgConnection| -> String {
+        let ids: Vec<String> = (20_001..=20_100).map(|i| i.to_string()).collect();
+        diesel::sql_query(format!(
+            "EXPLAIN SELECT contact_id, tag FROM contact_tag_states \
+             WHERE contact_id = ANY('{{{}}}'::bigint[]) AND present",
+            ids.join(",")
+        ))
+        .load::<Line>(c)
+        .expect("plan")
+        .into_iter()
+        .map(|l| l.line)
+        .collect::<Vec<_>>()
+        .join("\n")
+    };
+    let before = plan(c);
+
+    let analyzed = acmirror::db::statistics::refresh(&mut conn).expect("refresh");
+    let again = acmirror::db::statistics::refresh(&mut conn).expect("refresh");
+
+    assert!(before.contains("Seq Scan"), "without statistics: {before}");
+    assert_eq!(analyzed, ["contact_tag_states"]);
+    assert!(
+        again.is_empty(),
+        "analyzed again at the same size: {again:?}"
+    );
+    let acmirror::db::DbConn::Pg(c) = &mut *conn else {
+        panic!("a PostgreSQL pool");
+    };
+    let after = plan(c);
+    assert!(!after.contains("Seq Scan"), "with statistics: {after}");
+}

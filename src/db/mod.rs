@@ -13,6 +13,7 @@ pub mod meta;
 pub mod migrate;
 pub mod schema;
 pub mod startup;
+pub mod statistics;
 
 use std::fmt;
 use std::time::Duration;

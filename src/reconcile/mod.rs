@@ -59,6 +59,8 @@ pub struct PreparedRun {
     checkpoint: Checkpoint,
     counters: Counters,
     resumed: bool,
+    /// Pages committed by this process, to look at planner statistics every few pages.
+    pages: u64,
 }
 
 impl Reconciler {
@@ -129,6 +131,7 @@ impl Reconciler {
             checkpoint,
             counters,
             resumed,
+            pages: 0,
         })
     }
 

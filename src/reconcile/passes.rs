@@ -10,7 +10,11 @@ use std::sync::{Arc, Mutex};
 use super::runs::{self, Counters, Phase};
 use super::{pages, Mode, Only, PreparedRun, Progress, OVERLAP};
 use crate::activecampaign::{ApiClient, ApiError, ContactsPage, PageSizer, StatsSnapshot};
-use crate::db::{write_tx_retrying, DbConn};
+use crate::db::{statistics, write_tx_retrying, DbConn};
+
+/// Pages between two looks at the planner statistics of the tables a run fills (see
+/// [`statistics`]): 2,000 records.
+const STATISTICS_EVERY: u64 = 20;
 use crate::mirror::{contacts, deals, now};
 
 /// The version for undated parts of a page (tag sets, memberships, values without a time of
@@ -110,6 +114,8 @@ impl PreparedRun {
         F: Fn(&mut DbConn) -> QueryResult<(usize, usize)> + Send + 'static,
     {
         self.count_requests(api_start, base);
+        self.pages += 1;
+        let look_at_statistics = self.pages % STATISTICS_EVERY == 0;
         let (pool, id, cp, counters) = (
             self.rec.pool.clone(),
             self.run_id,
@@ -118,7 +124,7 @@ impl PreparedRun {
         );
         tokio::task::spawn_blocking(move || -> anyhow::Result<(usize, usize)> {
             let mut conn = pool.get()?;
-            Ok(write_tx_retrying(&mut conn, |c| {
+            let written = write_tx_retrying(&mut conn, |c| {
                 let (changed, deleted) = apply(c)?;
                 let counters = Counters {
                     changed: counters.changed + changed as i64,
@@ -127,7 +133,18 @@ impl PreparedRun {
                 };
                 runs::save(c, id, &cp, &counters, now())?;
                 Ok((changed, deleted))
-            })?)
+            })?;
+            if look_at_statistics {
+                // The page is committed; stale statistics only cost speed.
+                match statistics::refresh(&mut conn) {
+                    Ok(analyzed) if !analyzed.is_empty() => {
+                        tracing::debug!(tables = ?analyzed, "refreshed planner statistics");
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "could not refresh planner statistics"),
+                }
+            }
+            Ok(written)
         })
     }
 

@@ -17,12 +17,31 @@ use super::decode::decode;
 use super::event::Delivery;
 use crate::db::cached::Cached;
 use crate::db::schema::webhook_events as we;
-use crate::db::{is_transient, write_tx, DbConn, Pool, WriteGate};
+use crate::db::{is_transient, statistics, write_tx, DbConn, Pool, WriteGate};
 use crate::metrics::Metrics;
 use crate::mirror::{now, SourceTime};
 
 /// Most deliveries applied per transaction.
 pub const BATCH: i64 = 500;
+
+/// Passes between two looks at the planner statistics of the tables apply fills (see
+/// [`crate::db::statistics`]).
+const STATISTICS_EVERY: u64 = 20;
+
+/// Analyzes mirror tables that outgrew their planner statistics; only speed depends on it.
+fn refresh_statistics(pool: &Pool) {
+    let refreshed = pool
+        .get()
+        .map_err(|e| e.to_string())
+        .and_then(|mut c| statistics::refresh(&mut c).map_err(|e| e.to_string()));
+    match refreshed {
+        Ok(tables) if !tables.is_empty() => {
+            tracing::debug!(?tables, "refreshed planner statistics");
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "could not refresh planner statistics"),
+    }
+}
 
 /// Fewest deliveries the live worker claims per pass.
 const MIN_BATCH: i64 = 16;
@@ -240,6 +259,7 @@ fn mark(
 pub fn drain(pool: &Pool, metrics: &Metrics) -> anyhow::Result<Applied> {
     let mut total = Applied::default();
     let mut retries = 0u64;
+    let mut passes = 0u64;
     loop {
         let a = match apply_pending(pool, BATCH, metrics) {
             Ok(a) => a,
@@ -262,6 +282,10 @@ pub fn drain(pool: &Pool, metrics: &Metrics) -> anyhow::Result<Applied> {
         if a.claimed == 0 {
             return Ok(total);
         }
+        passes += 1;
+        if passes % STATISTICS_EVERY == 0 {
+            refresh_statistics(pool);
+        }
     }
 }
 
@@ -275,6 +299,7 @@ pub async fn run(
 ) {
     let target = pass_target(&gate);
     let mut limit = MIN_BATCH * 4;
+    let mut passes = 0u64;
     loop {
         let (p, m) = (pool.clone(), metrics.clone());
         let turn = gate.enter().await;
@@ -286,6 +311,12 @@ pub async fn run(
             // More may be pending: take the next turn, with a batch sized to the target.
             Ok(Ok(a)) if a.claimed > 0 => {
                 limit = next_limit(limit, &a, took, target);
+                passes += 1;
+                // SQLite needs no statistics for key lookups.
+                if passes % STATISTICS_EVERY == 0 && !gate.takes_turns() {
+                    let p = pool.clone();
+                    let _ = tokio::task::spawn_blocking(move || refresh_statistics(&p)).await;
+                }
                 continue;
             }
             Ok(Ok(_)) => {}
