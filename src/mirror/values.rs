@@ -1,6 +1,6 @@
 //! Per-contact custom field values and list memberships, each versioned on its own.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use diesel::prelude::*;
 
@@ -79,7 +79,11 @@ pub fn upsert_memberships(
 }
 
 /// Field values held for these contacts: `(contact, field) → value`.
-pub fn field_values_of(conn: &mut DbConn, ids: &[i64]) -> QueryResult<HashMap<(i64, i64), String>> {
+/// Ordered by key, so that one contact's values are a range.
+pub fn field_values_of(
+    conn: &mut DbConn,
+    ids: &[i64],
+) -> QueryResult<BTreeMap<(i64, i64), String>> {
     let rows: Vec<(i64, i64, String)> = cfv::table
         .filter(cfv::contact_id.eq_any(ids))
         .select((cfv::contact_id, cfv::field_id, cfv::value))

@@ -43,6 +43,14 @@ fn parts_as_of(c: &Contact, requested: SourceTime) -> SourceTime {
     utc(c.udate).map_or(requested, |u| u.max(requested))
 }
 
+/// The values the mirror holds for `contact`.
+fn held(
+    values: &BTreeMap<(i64, i64), String>,
+    contact: i64,
+) -> impl Iterator<Item = (&(i64, i64), &String)> {
+    values.range((contact, i64::MIN)..=(contact, i64::MAX))
+}
+
 /// Applies a page of contacts; returns how many contacts changed.
 pub fn apply_contacts(
     conn: &mut DbConn,
@@ -81,10 +89,9 @@ pub fn apply_contacts(
         // The API lists every value the contact has: a value the mirror holds that the API no
         // longer shows was cleared upstream.
         field_rows.extend(
-            before_values
-                .keys()
-                .filter(|(cid, f)| *cid == c.id && !c.field_values.contains_key(f))
-                .map(|(cid, f)| (*cid, *f, String::new(), at)),
+            held(&before_values, c.id)
+                .filter(|((_, f), _)| !c.field_values.contains_key(f))
+                .map(|((cid, f), _)| (*cid, *f, String::new(), at)),
         );
         list_rows.extend(c.lists.iter().map(|(l, m)| (c.id, *l, m.status, at)));
     }
@@ -105,9 +112,8 @@ pub fn apply_contacts(
             .field_values
             .iter()
             .any(|(f, v)| before_values.get(&(c.id, *f)) != Some(&v.value))
-            || before_values.iter().any(|((cid, f), v)| {
-                *cid == c.id && !v.is_empty() && !c.field_values.contains_key(f)
-            });
+            || held(&before_values, c.id)
+                .any(|((_, f), v)| !v.is_empty() && !c.field_values.contains_key(f));
         let lists_differ = c
             .lists
             .iter()
