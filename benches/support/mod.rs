@@ -71,9 +71,13 @@ impl BenchDb {
         }
     }
 
-    /// Every backend to measure: SQLite, then PostgreSQL unless disabled.
+    /// Every backend to measure: SQLite unless `ACMIRROR_BENCH_SQLITE` is set to an empty
+    /// string, then PostgreSQL unless disabled.
     pub fn all() -> Vec<fn() -> BenchDb> {
-        let mut out: Vec<fn() -> BenchDb> = vec![BenchDb::sqlite];
+        let mut out: Vec<fn() -> BenchDb> = Vec::new();
+        if std::env::var("ACMIRROR_BENCH_SQLITE").map_or(true, |v| !v.is_empty()) {
+            out.push(BenchDb::sqlite);
+        }
         if pg_base().is_some() {
             out.push(|| BenchDb::postgres(&pg_base().expect("checked")));
         }
