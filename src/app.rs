@@ -186,6 +186,12 @@ impl Daemon {
         };
         let (intake, writer) = Intake::start_with(sink, metrics.clone(), notify.clone());
         let mut tasks = vec![writer, prune_task];
+        if gate.takes_turns() {
+            tasks.push(tokio::spawn(crate::db::checkpoint::run(
+                pool.clone(),
+                shutdown.clone(),
+            )));
+        }
         if let Some(spool) = &spool {
             let drain = Drain {
                 spool: spool.clone(),

@@ -727,3 +727,52 @@ async fn readiness_and_metrics_answer() {
         "{metrics}"
     );
 }
+
+#[tokio::test]
+async fn serve_copies_the_write_ahead_log_into_the_database_file_beside_the_writers() {
+    // SQLite copies its log into the database file once it holds 1,000 pages (4 MB), inside
+    // the commit that crosses that size. `serve` copies it in the background instead, so a
+    // few hundred kilobytes of deliveries reach the database file long before that.
+    let app = TestApp::spawn().await;
+    if app.db.is_postgres() {
+        eprintln!("SQLite only: PostgreSQL manages its own log");
+        return;
+    }
+    let file = std::path::PathBuf::from(&app.db.url);
+    let size = || std::fs::metadata(&file).expect("database file").len();
+    // Start-up writes settle first: the size holds for a second.
+    let (mut settled, mut since) = (size(), std::time::Instant::now());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while since.elapsed() < std::time::Duration::from_secs(1)
+        && std::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        if size() != settled {
+            (settled, since) = (size(), std::time::Instant::now());
+        }
+    }
+    // Few commits of large bodies: SQLite's own threshold counts pages per commit.
+    let note = "n".repeat(15_000);
+    for n in 0..20 {
+        let body = fixtures::UPDATE.replace("contact[id]=3", &format!("contact[id]={}", 500 + n));
+        assert_eq!(
+            app.post(&form(&format!("{body}\nnote={note}{n}"))).await,
+            200
+        );
+    }
+
+    let mut grown = 0;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::time::Instant::now() < deadline {
+        grown = size().saturating_sub(settled);
+        if grown >= 250_000 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    assert!(
+        grown >= 250_000,
+        "the database file grew {grown} bytes after 300 KB of deliveries"
+    );
+}

@@ -8,6 +8,7 @@
 pub mod bulk;
 pub mod cached;
 pub mod capacity;
+pub mod checkpoint;
 pub mod health;
 pub mod meta;
 pub mod migrate;

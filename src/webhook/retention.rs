@@ -18,7 +18,7 @@ use diesel::prelude::*;
 use tokio_util::sync::CancellationToken;
 
 use crate::db::schema::webhook_events as we;
-use crate::db::{write_tx_retrying, DbConn, Pool, WriteGate};
+use crate::db::{checkpoint, write_tx_retrying, DbConn, Pool, WriteGate};
 
 /// Statuses that may be pruned: the delivery has had its effect, or has none.
 pub const PRUNABLE: [&str; 2] = ["applied", "ignored"];
@@ -88,21 +88,6 @@ pub fn delete_batch(conn: &mut DbConn, cutoff: NaiveDateTime, limit: i64) -> Que
     .execute(conn)
 }
 
-/// On SQLite, copies the write-ahead log back into the database file after a batch, outside
-/// the write turn. A batch dirties many pages (bodies and five indexes); left to SQLite's
-/// automatic checkpoint, that copy and its fsync would fall on whichever commit crosses the
-/// threshold next, usually the intake writer's, and a delivery's 200 would wait for it. A
-/// passive checkpoint runs beside writers without blocking them; a failure only leaves the
-/// work to the automatic one.
-fn checkpoint(conn: &mut DbConn) {
-    use diesel::connection::SimpleConnection;
-    if let DbConn::Sqlite(c) = conn {
-        if let Err(e) = c.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
-            tracing::debug!(error = %e, "checkpoint after pruning failed");
-        }
-    }
-}
-
 /// One pass: deletes batch after batch until none is left or `stop` is cancelled. Returns the
 /// number of deliveries deleted.
 pub async fn prune(
@@ -132,11 +117,13 @@ pub async fn prune(
         if deleted == 0 {
             break;
         }
-        // After the write turn is given back: the intake writer commits meanwhile.
+        // After the write turn is given back, so that the intake writer commits meanwhile: a
+        // batch dirties many pages (bodies and five indexes), whose copy would otherwise fall
+        // on the next commit (see `db::checkpoint`).
         let pool = pool.clone();
         tokio::task::spawn_blocking(move || {
             if let Ok(mut conn) = pool.get() {
-                checkpoint(&mut conn);
+                checkpoint::passive(&mut conn);
             }
         })
         .await?;
