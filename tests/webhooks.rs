@@ -776,3 +776,51 @@ async fn serve_copies_the_write_ahead_log_into_the_database_file_beside_the_writ
         "the database file grew {grown} bytes after 300 KB of deliveries"
     );
 }
+
+#[tokio::test]
+async fn a_batch_stores_each_body_once_and_counts_every_copy() {
+    // The intake writer commits whatever queued up as one statement: a body that comes twice
+    // in one batch, or again after an earlier batch, is one row counted per copy.
+    use acmirror::webhook::store::{insert_all, NewDelivery, Stored};
+    let db = common::TestDb::new();
+    let (pool, _) = acmirror::app::open_database(&db.settings(&[]))
+        .await
+        .expect("database");
+    let body = |id: i64| {
+        NewDelivery::from_body(
+            form(&fixtures::UPDATE.replace("contact[id]=3", &format!("contact[id]={id}")))
+                .into_bytes(),
+            acmirror::mirror::now(),
+        )
+    };
+    let (a, b, c) = (body(71), body(72), body(73));
+    let mut conn = pool.get().expect("connection");
+    let first = acmirror::db::write_tx(&mut conn, |c| insert_all(c, std::slice::from_ref(&b)))
+        .expect("stored");
+
+    let second = acmirror::db::write_tx(&mut conn, |conn| {
+        insert_all(conn, &[a.clone(), b.clone(), a.clone(), c.clone()])
+    })
+    .expect("stored");
+
+    let Stored::New(b_id) = first[0] else {
+        panic!("a new body is new: {first:?}");
+    };
+    let Stored::New(a_id) = second[0] else {
+        panic!("the first copy of a new body is new: {second:?}");
+    };
+    assert_eq!(second[1], Stored::Duplicate(b_id));
+    assert_eq!(second[2], Stored::Duplicate(a_id));
+    assert!(matches!(second[3], Stored::New(id) if id != a_id && id != b_id));
+    let counts: Vec<(String, i32)> = we::table
+        .select((we::body_sha256, we::deliveries))
+        .order(we::id)
+        .load(&mut conn)
+        .expect("rows");
+    let count_of = |d: &NewDelivery| counts.iter().find(|(s, _)| *s == d.sha256).map(|r| r.1);
+    assert_eq!(counts.len(), 3);
+    assert_eq!(
+        (count_of(&a), count_of(&b), count_of(&c)),
+        (Some(2), Some(2), Some(1))
+    );
+}

@@ -17,9 +17,13 @@
 //! write compares versions row by row exactly as a single-row one does.
 
 use chrono::NaiveDateTime;
+use diesel::pg::Pg;
 use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
-use diesel::sql_types::{Array, BigInt, Bool, HasSqlType, Integer, Nullable, Text, Timestamp};
-use diesel::{QueryResult, RunQueryDsl};
+use diesel::sql_types::{
+    Array, BigInt, Binary, Bool, HasSqlType, Integer, Nullable, Text, Timestamp,
+};
+use diesel::sqlite::Sqlite;
+use diesel::{QueryResult, QueryableByName, RunQueryDsl};
 
 use super::cached::Cached;
 use super::DbConn;
@@ -50,6 +54,8 @@ pub enum Val<'a> {
     Ts(NaiveDateTime),
     /// `TIMESTAMP`
     OptTs(Option<NaiveDateTime>),
+    /// `BLOB` / `BYTEA NOT NULL`
+    Bytes(&'a [u8]),
 }
 
 /// An upsert into `table`: the columns in row order, and what follows `VALUES …` (the
@@ -83,18 +89,48 @@ impl Upsert {
             }
             DbConn::Sqlite(c) => {
                 let mut written = 0;
-                let mut rest = rows;
-                while !rest.is_empty() {
-                    let n = SIZES
-                        .into_iter()
-                        .find(|s| *s <= rest.len())
-                        .expect("the smallest size is 1");
-                    let (chunk, tail) = rest.split_at(n);
+                for chunk in chunks(rows) {
                     let q = diesel::sql_query(self.values_sql(chunk.len())).into_boxed();
                     written += Cached(bind_all(q, chunk)).execute(c)?;
-                    rest = tail;
                 }
                 Ok(written)
+            }
+        }
+    }
+
+    /// Writes `rows` as [`Upsert::run`] does and returns `returning` (a `RETURNING` list) of
+    /// every row inserted or updated, in no particular order.
+    pub fn run_returning<R>(
+        &self,
+        conn: &mut DbConn,
+        rows: &[Vec<Val<'_>>],
+        returning: &str,
+    ) -> QueryResult<Vec<R>>
+    where
+        R: QueryableByName<Pg> + QueryableByName<Sqlite> + 'static,
+    {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        match conn {
+            DbConn::Pg(c) => {
+                let columns = self.transpose(rows)?;
+                let types: Vec<&str> = columns.iter().map(Column::array_type).collect();
+                let sql = format!("{} RETURNING {returning}", self.unnest_sql(&types));
+                let mut q = diesel::sql_query(sql).into_boxed();
+                for column in columns {
+                    q = column.bind(q);
+                }
+                Cached(q).load(c)
+            }
+            DbConn::Sqlite(c) => {
+                let mut out = Vec::with_capacity(rows.len());
+                for chunk in chunks(rows) {
+                    let sql = format!("{} RETURNING {returning}", self.values_sql(chunk.len()));
+                    let q = diesel::sql_query(sql).into_boxed();
+                    out.extend(Cached(bind_all(q, chunk)).load::<R>(c)?);
+                }
+                Ok(out)
             }
         }
     }
@@ -169,6 +205,17 @@ impl Upsert {
     }
 }
 
+/// `rows` cut greedily into chunks of the [`SIZES`].
+fn chunks<T>(rows: &[T]) -> impl Iterator<Item = &[T]> {
+    let mut rest = rows;
+    std::iter::from_fn(move || {
+        let n = SIZES.into_iter().find(|s| *s <= rest.len())?;
+        let (chunk, tail) = rest.split_at(n);
+        rest = tail;
+        Some(chunk)
+    })
+}
+
 /// One column of a batch, as the array PostgreSQL receives (NULL-able whatever the column's
 /// constraint: the table enforces that).
 enum Column<'a> {
@@ -177,6 +224,7 @@ enum Column<'a> {
     Bool(Vec<Option<bool>>),
     Text(Vec<Option<&'a str>>),
     Ts(Vec<Option<NaiveDateTime>>),
+    Bytes(Vec<Option<&'a [u8]>>),
 }
 
 impl<'a> Column<'a> {
@@ -188,6 +236,7 @@ impl<'a> Column<'a> {
             Val::Bool(_) => Column::Bool(Vec::with_capacity(capacity)),
             Val::Text(_) | Val::OptText(_) => Column::Text(Vec::with_capacity(capacity)),
             Val::Ts(_) | Val::OptTs(_) => Column::Ts(Vec::with_capacity(capacity)),
+            Val::Bytes(_) => Column::Bytes(Vec::with_capacity(capacity)),
         }
     }
 
@@ -203,6 +252,7 @@ impl<'a> Column<'a> {
             (Column::Text(c), Val::OptText(x)) => c.push(x),
             (Column::Ts(c), Val::Ts(x)) => c.push(Some(x)),
             (Column::Ts(c), Val::OptTs(x)) => c.push(x),
+            (Column::Bytes(c), Val::Bytes(x)) => c.push(Some(x)),
             _ => return false,
         }
         true
@@ -215,6 +265,7 @@ impl<'a> Column<'a> {
             Column::Bool(_) => "bool[]",
             Column::Text(_) => "text[]",
             Column::Ts(_) => "timestamp[]",
+            Column::Bytes(_) => "bytea[]",
         }
     }
 
@@ -228,6 +279,7 @@ impl<'a> Column<'a> {
             Column::Bool(c) => q.bind::<Array<Nullable<Bool>>, _>(c),
             Column::Text(c) => q.bind::<Array<Nullable<Text>>, _>(c),
             Column::Ts(c) => q.bind::<Array<Nullable<Timestamp>>, _>(c),
+            Column::Bytes(c) => q.bind::<Array<Nullable<Binary>>, _>(c),
         }
     }
 }
@@ -243,12 +295,14 @@ where
         + HasSqlType<Integer>
         + HasSqlType<Bool>
         + HasSqlType<Text>
-        + HasSqlType<Timestamp>,
+        + HasSqlType<Timestamp>
+        + HasSqlType<Binary>,
     i64: diesel::serialize::ToSql<BigInt, DB>,
     i32: diesel::serialize::ToSql<Integer, DB>,
     bool: diesel::serialize::ToSql<Bool, DB>,
     str: diesel::serialize::ToSql<Text, DB>,
     NaiveDateTime: diesel::serialize::ToSql<Timestamp, DB>,
+    [u8]: diesel::serialize::ToSql<Binary, DB>,
 {
     for row in rows {
         for v in row {
@@ -262,6 +316,7 @@ where
                 Val::OptText(x) => q.bind::<Nullable<Text>, _>(x),
                 Val::Ts(x) => q.bind::<Timestamp, _>(x),
                 Val::OptTs(x) => q.bind::<Nullable<Timestamp>, _>(x),
+                Val::Bytes(x) => q.bind::<Binary, _>(x),
             };
         }
     }

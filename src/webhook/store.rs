@@ -18,6 +18,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::collections::{BTreeMap, HashMap};
+
 use diesel::prelude::*;
 use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot, Notify};
@@ -25,13 +27,11 @@ use tokio::sync::{mpsc, oneshot, Notify};
 use super::decode::decode;
 use super::event::Delivery;
 use super::spool::Spool;
-use crate::db::cached::Cached;
+use crate::db::bulk::{Upsert, Val};
 use crate::db::health::WriteHealth;
-use crate::db::schema::webhook_events as we;
 use crate::db::{write_tx_retrying, DbConn, Pool, WriteGate};
 use crate::metrics::Metrics;
 use crate::mirror::SourceTime;
-use crate::with_backend;
 
 /// Most deliveries committed in one transaction.
 const MAX_BATCH: usize = 2_000;
@@ -130,42 +130,111 @@ pub enum Stored {
 
 /// Inserts one delivery (or counts a repeat) inside the caller's transaction.
 pub fn insert(conn: &mut DbConn, d: &NewDelivery) -> QueryResult<Stored> {
+    let mut stored = insert_all(conn, std::slice::from_ref(d))?;
+    Ok(stored.pop().expect("one result per delivery"))
+}
+
+/// The columns a delivery is stored with, in [`row`]'s order.
+const COLUMNS: &[&str] = &[
+    "body_sha256",
+    "event_type",
+    "occurred_at",
+    "received_at",
+    "last_received_at",
+    "initiated_from",
+    "contact_id",
+    "deal_id",
+    "status",
+    "error",
+    "deliveries",
+    "body",
+];
+
+fn row(d: &NewDelivery, copies: i32) -> Vec<Val<'_>> {
     let status = if d.error.is_some() {
         "failed"
     } else {
         "pending"
     };
-    let row = (
-        we::body_sha256.eq(&d.sha256),
-        we::event_type.eq(&d.event_type),
-        we::occurred_at.eq(d.occurred_at),
-        we::received_at.eq(d.received_at),
-        we::last_received_at.eq(d.received_at),
-        we::initiated_from.eq(&d.initiated_from),
-        we::contact_id.eq(d.contact_id),
-        we::deal_id.eq(d.deal_id),
-        we::status.eq(status),
-        we::error.eq(&d.error),
-        we::deliveries.eq(1),
-        we::body.eq(&d.body),
-    );
-    let (id, deliveries): (i64, i32) = with_backend!(&mut *conn, |c| Cached(
-        diesel::insert_into(we::table)
-            .values(&row)
-            .on_conflict(we::body_sha256)
-            .do_update()
-            .set((
-                we::deliveries.eq(we::deliveries + 1),
-                we::last_received_at.eq(d.received_at)
-            ))
-            .returning((we::id, we::deliveries))
-    )
-    .get_result(c))?;
-    Ok(if deliveries == 1 {
-        Stored::New(id)
-    } else {
-        Stored::Duplicate(id)
-    })
+    vec![
+        Val::Text(&d.sha256),
+        Val::OptText(d.event_type.as_deref()),
+        Val::OptTs(d.occurred_at),
+        Val::Ts(d.received_at),
+        Val::Ts(d.received_at),
+        Val::OptText(d.initiated_from.as_deref()),
+        Val::OptI64(d.contact_id),
+        Val::OptI64(d.deal_id),
+        Val::Text(status),
+        Val::OptText(d.error.as_deref()),
+        Val::I32(copies),
+        Val::Bytes(&d.body),
+    ]
+}
+
+/// What the insert returns of each row it wrote.
+#[derive(QueryableByName)]
+struct Written {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    body_sha256: String,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    deliveries: i32,
+}
+
+/// Inserts deliveries (or counts repeats) inside the caller's transaction, one statement for
+/// the batch (a few on SQLite); returns how each was stored, in the order given.
+///
+/// A body that comes more than once in the batch is one row whose `deliveries` starts at its
+/// count. The row's count after the statement tells new from repeated: it equals the batch's
+/// count only where the statement inserted the row (a row stored before holds at least one
+/// more), and then the first copy is new and the others repeat it. Rows go in hash order, so
+/// replicas committing overlapping batches take the unique index's locks in one global order
+/// and cannot deadlock.
+pub fn insert_all(conn: &mut DbConn, deliveries: &[NewDelivery]) -> QueryResult<Vec<Stored>> {
+    // Hash → (index of its first copy, copies in the batch).
+    let mut copies: BTreeMap<&str, (usize, i32)> = BTreeMap::new();
+    for (i, d) in deliveries.iter().enumerate() {
+        copies
+            .entry(d.sha256.as_str())
+            .and_modify(|(_, n)| *n += 1)
+            .or_insert((i, 1));
+    }
+    let rows: Vec<Vec<Val<'_>>> = copies
+        .values()
+        .map(|(first, n)| row(&deliveries[*first], *n))
+        .collect();
+    let upsert = Upsert {
+        table: "webhook_events",
+        columns: COLUMNS,
+        conflict: "ON CONFLICT (body_sha256) DO UPDATE SET \
+                   deliveries = webhook_events.deliveries + excluded.deliveries, \
+                   last_received_at = excluded.last_received_at"
+            .into(),
+    };
+    let written: HashMap<String, (i64, i32)> = upsert
+        .run_returning::<Written>(conn, &rows, "id, body_sha256, deliveries")?
+        .into_iter()
+        .map(|w| (w.body_sha256, (w.id, w.deliveries)))
+        .collect();
+    deliveries
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let (first, n) = copies[d.sha256.as_str()];
+            let &(id, total) = written.get(&d.sha256).ok_or_else(|| {
+                diesel::result::Error::QueryBuilderError(
+                    format!("the insert returned no row for delivery {}", d.sha256).into(),
+                )
+            })?;
+            Ok(if i == first && total == n {
+                Stored::New(id)
+            } else {
+                Stored::Duplicate(id)
+            })
+        })
+        .collect()
 }
 
 /// Why a delivery could not be stored.
@@ -342,22 +411,8 @@ pub fn commit_batch(pool: &Pool, deliveries: &[NewDelivery]) -> Result<Vec<Store
     let mut conn = pool
         .get_timeout(DB_WAIT)
         .map_err(|e| StoreError(format!("no database connection within {DB_WAIT:?}: {e}")))?;
-    // Inserting in hash order takes the unique-index locks in one global order, so replicas
-    // committing overlapping batches (the same delivery sent to two of them) cannot deadlock.
-    let mut order: Vec<usize> = (0..deliveries.len()).collect();
-    order.sort_by(|a, b| deliveries[*a].sha256.cmp(&deliveries[*b].sha256));
-    let stored = write_tx_retrying(&mut conn, |c| {
-        order
-            .iter()
-            .map(|i| insert(c, &deliveries[*i]))
-            .collect::<QueryResult<Vec<_>>>()
-    })
-    .map_err(|e| StoreError(e.to_string()))?;
-    let mut out = vec![Stored::New(0); deliveries.len()];
-    for (i, s) in order.into_iter().zip(stored) {
-        out[i] = s;
-    }
-    Ok(out)
+    write_tx_retrying(&mut conn, |c| insert_all(c, deliveries))
+        .map_err(|e| StoreError(e.to_string()))
 }
 
 #[cfg(test)]
