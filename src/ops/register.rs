@@ -11,24 +11,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
 use crate::activecampaign::{ApiClient, ApiError, NewWebhook, Webhook};
-
-/// Every event type the mirror does something with (SPEC §4).
-pub const MIRRORED_EVENTS: &[&str] = &[
-    "subscribe",
-    "unsubscribe",
-    "update",
-    "contact_tag_added",
-    "contact_tag_removed",
-    "subscriber_note",
-    "deal_add",
-    "deal_update",
-    "deal_note_add",
-    "deal_task_add",
-    "deal_task_complete",
-    "deal_pipeline_add",
-    "deal_stage_add",
-    "list_add",
-];
+use crate::webhook::kind::EventKind;
 
 /// Every initiator: a mirror wants changes whoever made them.
 pub const ALL_SOURCES: &[&str] = &["public", "admin", "api", "system"];
@@ -46,7 +29,8 @@ pub struct Registration {
     pub public_url: String,
     /// The webhook secret (path segment).
     pub secret: SecretString,
-    /// Event types; `None` for [`MIRRORED_EVENTS`] intersected with what the account offers.
+    /// Event types; `None` for the kinds that change the mirror
+    /// ([`EventKind::mirrored_names`]) that the account offers.
     pub events: Option<Vec<String>>,
     /// Sources; usually [`ALL_SOURCES`].
     pub sources: Vec<String>,
@@ -253,8 +237,9 @@ fn choose_events(
             Ok((events.to_vec(), Vec::new()))
         }
         None => {
-            let (yes, no): (Vec<&str>, Vec<&str>) =
-                MIRRORED_EVENTS.iter().partition(|e| is_offered(e));
+            let (yes, no): (Vec<&str>, Vec<&str>) = EventKind::mirrored_names()
+                .into_iter()
+                .partition(|e| is_offered(e));
             if yes.is_empty() {
                 return Err(RegisterError::Usage(
                     "the account offers none of the event types the mirror uses".to_owned(),

@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use diesel::QueryResult;
 
 use super::event::{ContactBlock, DealBlock, Delivery};
+use super::kind::EventKind::{self, *};
 use super::perstag;
 use crate::db::DbConn;
 use crate::mirror::contacts::{self, ContactState, ContactStub, Present};
@@ -40,22 +41,6 @@ pub enum ApplyError {
     #[error("database: {0}")]
     Db(#[from] diesel::result::Error),
 }
-
-/// Event types stored for reporting; a contact block in them refreshes the contact.
-const REPORTING_TYPES: &[&str] = &[
-    "bounce",
-    "click",
-    "open",
-    "sent",
-    "forward",
-    "share",
-    "reply",
-    "sms_reply",
-    "sms_sent",
-    "sms_unsub",
-    "deal_tasktype_add",
-    "contact_task_add",
-];
 
 /// Applies `d` (stored as delivery `event_id`) to the mirror: a batch of one.
 pub fn apply(
@@ -139,7 +124,7 @@ impl Writes {
         d: &Delivery,
         perstags: &HashMap<String, i64>,
     ) -> Result<Outcome, ApplyError> {
-        let Some(kind) = d.event_type.as_deref() else {
+        let Some(type_name) = d.event_type.as_deref() else {
             if d.contact.is_none() {
                 return Err(ApplyError::NotAWebhook);
             }
@@ -148,29 +133,28 @@ impl Writes {
             ));
         };
         // A key this event type needs, or the error naming it.
-        let need = |key: &'static str| ApplyError::Missing(key, kind.to_owned());
+        let need = |key: &'static str| ApplyError::Missing(key, type_name.to_owned());
         let at = d.occurred_at.ok_or_else(|| need("date_time"))?;
+        let Some(kind) = EventKind::parse(type_name) else {
+            return Ok(Outcome::Ignored("unknown event type; stored for reporting"));
+        };
         match kind {
-            "subscribe"
-            | "unsubscribe"
-            | "update"
-            | "contact_tag_added"
-            | "contact_tag_removed"
-            | "subscriber_note" => {
+            Subscribe | Unsubscribe | Update | ContactTagAdded | ContactTagRemoved
+            | SubscriberNote => {
                 let c = d.contact.as_ref().ok_or_else(|| need("contact[id]"))?;
                 self.contact(c, at, perstags)?;
                 self.tag_set(c, kind, d.tag.as_deref(), at);
                 match kind {
-                    "subscribe" => {
+                    Subscribe => {
                         if let Some(list) = d.list_id {
                             self.memberships.push((c.id, list, 1, at));
                         }
                     }
-                    "unsubscribe" => {
+                    Unsubscribe => {
                         let lists = d.list_id.iter().chain(&d.listed_ids);
                         self.memberships.extend(lists.map(|l| (c.id, *l, 2, at)));
                     }
-                    "subscriber_note" => {
+                    SubscriberNote => {
                         if let Some(note) = &d.contact_note {
                             self.singles.push(Single::ContactNote {
                                 event_id,
@@ -183,11 +167,10 @@ impl Writes {
                     _ => {}
                 }
             }
-            "deal_add" | "deal_update" | "deal_note_add" | "deal_task_add"
-            | "deal_task_complete" => {
+            DealAdd | DealUpdate | DealNoteAdd | DealTaskAdd | DealTaskComplete => {
                 let deal = d.deal.as_ref().ok_or_else(|| need("deal[id]"))?;
                 self.deal(d, deal, at);
-                if let (Some((note_id, text)), "deal_note_add") = (&d.deal_note, kind) {
+                if let (Some((note_id, text)), DealNoteAdd) = (&d.deal_note, kind) {
                     self.singles.push(Single::DealNote(NoteState {
                         id: *note_id,
                         parent_id: deal.id,
@@ -198,7 +181,7 @@ impl Writes {
                 }
                 if let Some(t) = &d.task {
                     let done_at = match kind {
-                        "deal_task_complete" => t.done_at.or(Some(at)),
+                        DealTaskComplete => t.done_at.or(Some(at)),
                         _ => t.done_at,
                     };
                     self.singles.push(Single::Task(TaskState {
@@ -213,11 +196,11 @@ impl Writes {
                     }));
                 }
             }
-            "deal_pipeline_add" => {
+            DealPipelineAdd => {
                 let p = d.pipeline.clone().ok_or_else(|| need("pipeline[id]"))?;
                 self.pipelines.push(p);
             }
-            "deal_stage_add" => {
+            DealStageAdd => {
                 let (id, pipeline_id, title) = d.stage.clone().ok_or_else(|| need("stage[id]"))?;
                 self.stages.push(Stage {
                     id,
@@ -225,11 +208,12 @@ impl Writes {
                     title,
                 });
             }
-            "list_add" => {
+            ListAdd => {
                 let l = d.new_list.clone().ok_or_else(|| need("list[id]"))?;
                 self.lists.push(l);
             }
-            k if REPORTING_TYPES.contains(&k) => match &d.contact {
+            Bounce | Click | Open | Sent | Forward | Share | Reply | SmsReply | SmsSent
+            | SmsUnsub | DealTasktypeAdd | ContactTaskAdd => match &d.contact {
                 Some(c) => self.contact(c, at, perstags)?,
                 None => {
                     return Ok(Outcome::Ignored(
@@ -237,7 +221,6 @@ impl Writes {
                     ))
                 }
             },
-            _ => return Ok(Outcome::Ignored("unknown event type; stored for reporting")),
         }
         Ok(Outcome::Applied)
     }
@@ -266,15 +249,15 @@ impl Writes {
     /// The contact's tag set becomes the one the delivery carries. On tag events the named
     /// `tag` decides the ambiguity of names containing ", " and is present, respectively
     /// absent, afterwards; without a tag string the event changes the set the contact has.
-    fn tag_set(&mut self, c: &ContactBlock, kind: &str, tag: Option<&str>, at: SourceTime) {
+    fn tag_set(&mut self, c: &ContactBlock, kind: EventKind, tag: Option<&str>, at: SourceTime) {
         let source = match (&c.tags, tag) {
             (Some(raw), _) => TagSource::Raw(raw.clone()),
             (None, Some(_)) => TagSource::Current,
             (None, None) => return,
         };
         let present = match kind {
-            "contact_tag_added" => Some(true),
-            "contact_tag_removed" => Some(false),
+            EventKind::ContactTagAdded => Some(true),
+            EventKind::ContactTagRemoved => Some(false),
             _ => None,
         };
         self.tags.push(TagWrite {

@@ -1,6 +1,7 @@
 //! `register-webhook` against a mock of the ActiveCampaign API on 127.0.0.1.
 
-use acmirror::ops::register::{ALL_SOURCES, MIRRORED_EVENTS};
+use acmirror::ops::register::ALL_SOURCES;
+use acmirror::webhook::kind::EventKind;
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -127,7 +128,10 @@ async fn a_webhook_is_created_when_the_account_has_none() {
     assert_eq!((verb.as_str(), at.as_str()), ("POST", "/api/3/webhooks"));
     assert_eq!(body["webhook"]["url"], hook_url(HOOK_SECRET));
     assert_eq!(body["webhook"]["name"], "acmirror");
-    assert_eq!(body["webhook"]["events"], json!(MIRRORED_EVENTS));
+    assert_eq!(
+        body["webhook"]["events"],
+        json!(EventKind::mirrored_names())
+    );
     assert_eq!(
         body["webhook"]["sources"],
         json!(["public", "admin", "api", "system"])
@@ -147,7 +151,7 @@ async fn a_webhook_is_created_when_the_account_has_none() {
 
 #[tokio::test]
 async fn an_identical_webhook_is_left_unchanged() {
-    let mut events: Vec<&str> = MIRRORED_EVENTS.to_vec();
+    let mut events: Vec<&str> = EventKind::mirrored_names();
     events.reverse(); // order does not matter
     let server = account(vec![hook(3, &hook_url(HOOK_SECRET), &events)]).await;
 
@@ -179,7 +183,10 @@ async fn a_webhook_with_other_events_is_updated() {
         (writes[0].0.as_str(), writes[0].1.as_str()),
         ("PUT", "/api/3/webhooks/5")
     );
-    assert_eq!(writes[0].2["webhook"]["events"], json!(MIRRORED_EVENTS));
+    assert_eq!(
+        writes[0].2["webhook"]["events"],
+        json!(EventKind::mirrored_names())
+    );
     assert!(run.stdout.contains("Updated webhook 5"), "{}", run.stdout);
 }
 
@@ -188,7 +195,7 @@ async fn a_webhook_with_an_old_secret_is_moved_to_the_new_url() {
     let server = account(vec![hook(
         9,
         &hook_url("old-secret-value"),
-        MIRRORED_EVENTS,
+        &EventKind::mirrored_names(),
     )])
     .await;
 
