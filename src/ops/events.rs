@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::utc;
 use crate::db::schema::webhook_events as we;
 use crate::db::DbConn;
+use crate::webhook::status::DeliveryStatus;
 
 /// How many deliveries `events` lists when `--limit` is not given.
 pub const DEFAULT_LIMIT: i64 = 50;
@@ -96,7 +97,7 @@ pub fn list(conn: &mut DbConn, filter: &EventFilter) -> QueryResult<Vec<EventRow
         .limit(filter.limit.max(0))
         .into_boxed();
     if filter.failed_only {
-        query = query.filter(we::status.eq("failed"));
+        query = query.filter(we::status.eq(DeliveryStatus::Failed));
     }
     if let Some(t) = &filter.event_type {
         query = query.filter(we::event_type.eq(t.clone()));

@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::db::schema::webhook_events as we;
 use crate::db::{write_tx, DbConn, Pool};
 use crate::metrics::Metrics;
+use crate::webhook::status::DeliveryStatus;
 use crate::webhook::worker;
 
 /// How many failure reasons a report carries.
@@ -72,7 +73,7 @@ pub fn replay(pool: &Pool, metrics: &Metrics, selector: &Selector) -> anyhow::Re
 fn select(conn: &mut DbConn, selector: &Selector) -> QueryResult<(Vec<i64>, Vec<i64>)> {
     let ids: Vec<i64> = match selector {
         Selector::Failed => we::table
-            .filter(we::status.eq("failed"))
+            .filter(we::status.eq(DeliveryStatus::Failed))
             .select(we::id)
             .order(we::id)
             .load(conn)?,
@@ -109,22 +110,22 @@ fn select(conn: &mut DbConn, selector: &Selector) -> QueryResult<(Vec<i64>, Vec<
 fn outcome(conn: &mut DbConn, ids: &[i64]) -> QueryResult<ReplayReport> {
     let mut report = ReplayReport::default();
     for chunk in ids.chunks(crate::mirror::CHUNK) {
-        let rows: Vec<(i64, String, Option<String>)> = we::table
+        let rows: Vec<(i64, DeliveryStatus, Option<String>)> = we::table
             .filter(we::id.eq_any(chunk))
             .select((we::id, we::status, we::error))
             .order(we::id)
             .load(conn)?;
         for (id, status, error) in rows {
-            match status.as_str() {
-                "applied" => report.applied += 1,
-                "ignored" => report.ignored += 1,
-                "failed" => {
+            match status {
+                DeliveryStatus::Applied => report.applied += 1,
+                DeliveryStatus::Ignored => report.ignored += 1,
+                DeliveryStatus::Failed => {
                     report.failed += 1;
                     if report.failures.len() < REASONS_SHOWN {
                         report.failures.push((id, error.unwrap_or_default()));
                     }
                 }
-                _ => report.still_pending += 1,
+                DeliveryStatus::Pending => report.still_pending += 1,
             }
         }
     }

@@ -8,5 +8,6 @@ pub mod kind;
 pub mod perstag;
 pub mod retention;
 pub mod spool;
+pub mod status;
 pub mod store;
 pub mod worker;

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 
 use super::apply::ApplyError;
+use super::status::DeliveryStatus;
 use crate::db::schema::{fields, webhook_events as we};
 use crate::db::DbConn;
 
@@ -71,9 +72,12 @@ pub fn resolve(
 pub fn requeue_unknown_tags(conn: &mut DbConn) -> QueryResult<usize> {
     diesel::update(
         we::table
-            .filter(we::status.eq("failed"))
+            .filter(we::status.eq(DeliveryStatus::Failed))
             .filter(we::error.like(format!("{UNKNOWN_TAG_REASON}%"))),
     )
-    .set((we::status.eq("pending"), we::error.eq(None::<String>)))
+    .set((
+        we::status.eq(DeliveryStatus::Pending),
+        we::error.eq(None::<String>),
+    ))
     .execute(conn)
 }

@@ -17,11 +17,12 @@ use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
 use tokio_util::sync::CancellationToken;
 
+use super::status::DeliveryStatus;
 use crate::db::schema::webhook_events as we;
 use crate::db::{checkpoint, write_tx_retrying, DbConn, Pool, WriteGate};
 
 /// Statuses that may be pruned: the delivery has had its effect, or has none.
-pub const PRUNABLE: [&str; 2] = ["applied", "ignored"];
+pub const PRUNABLE: [DeliveryStatus; 2] = [DeliveryStatus::Applied, DeliveryStatus::Ignored];
 
 /// How pruning runs.
 #[derive(Clone, Debug)]

@@ -27,6 +27,7 @@ use tokio::sync::{mpsc, oneshot, Notify};
 use super::decode::decode;
 use super::event::Delivery;
 use super::spool::Spool;
+use super::status::DeliveryStatus;
 use crate::db::bulk::{Upsert, Val};
 use crate::db::health::WriteHealth;
 use crate::db::{write_tx_retrying, DbConn, Pool, WriteGate};
@@ -152,9 +153,9 @@ const COLUMNS: &[&str] = &[
 
 fn row(d: &NewDelivery, copies: i32) -> Vec<Val<'_>> {
     let status = if d.error.is_some() {
-        "failed"
+        DeliveryStatus::Failed
     } else {
-        "pending"
+        DeliveryStatus::Pending
     };
     vec![
         Val::Text(&d.sha256),
@@ -165,7 +166,7 @@ fn row(d: &NewDelivery, copies: i32) -> Vec<Val<'_>> {
         Val::OptText(d.initiated_from.as_deref()),
         Val::OptI64(d.contact_id),
         Val::OptI64(d.deal_id),
-        Val::Text(status),
+        Val::Text(status.as_str()),
         Val::OptText(d.error.as_deref()),
         Val::I32(copies),
         Val::Bytes(&d.body),

@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use super::apply::{apply, apply_batch, ApplyError, Outcome};
 use super::decode::decode;
 use super::event::Delivery;
+use super::status::DeliveryStatus;
 use crate::db::cached::Cached;
 use crate::db::schema::webhook_events as we;
 use crate::db::{is_transient, statistics, write_tx, DbConn, Pool, WriteGate};
@@ -88,7 +89,7 @@ pub struct Applied {
 
 fn claim(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<(i64, Vec<u8>, SourceTime)>> {
     let query = we::table
-        .filter(we::status.eq("pending"))
+        .filter(we::status.eq(DeliveryStatus::Pending))
         .order(we::id)
         .limit(limit)
         .select((we::id, we::body, we::received_at));
@@ -217,12 +218,12 @@ fn pass(
             }
             Ok(Outcome::Ignored(why)) => {
                 stats.ignored += 1;
-                mark(c, *id, "ignored", Some(why), now)?;
+                mark(c, *id, DeliveryStatus::Ignored, Some(why), now)?;
             }
             Err(why) => {
                 stats.failed += 1;
                 tracing::warn!(event_id = id, reason = %why, "delivery failed to apply; kept for replay");
-                mark(c, *id, "failed", Some(&why), now)?;
+                mark(c, *id, DeliveryStatus::Failed, Some(&why), now)?;
             }
         }
     }
@@ -230,7 +231,7 @@ fn pass(
     for chunk in applied_ids.chunks(crate::mirror::CHUNK) {
         diesel::update(we::table.filter(we::id.eq_any(chunk)))
             .set((
-                we::status.eq("applied"),
+                we::status.eq(DeliveryStatus::Applied),
                 we::error.eq(None::<String>),
                 we::applied_at.eq(now),
             ))
@@ -242,7 +243,7 @@ fn pass(
 fn mark(
     conn: &mut DbConn,
     id: i64,
-    status: &str,
+    status: DeliveryStatus,
     error: Option<&str>,
     now: SourceTime,
 ) -> QueryResult<usize> {
@@ -336,7 +337,10 @@ pub fn requeue(conn: &mut DbConn, ids: &[i64]) -> QueryResult<usize> {
     let mut n = 0;
     for chunk in ids.chunks(crate::mirror::CHUNK) {
         n += diesel::update(we::table.filter(we::id.eq_any(chunk)))
-            .set((we::status.eq("pending"), we::error.eq(None::<String>)))
+            .set((
+                we::status.eq(DeliveryStatus::Pending),
+                we::error.eq(None::<String>),
+            ))
             .execute(conn)?;
     }
     Ok(n)

@@ -11,6 +11,7 @@ use crate::db::schema::{
 };
 use crate::db::DbConn;
 use crate::ops::utc;
+use crate::webhook::status::DeliveryStatus;
 
 pub(super) fn counts(conn: &mut DbConn) -> QueryResult<Counts> {
     Ok(Counts {
@@ -45,10 +46,10 @@ pub(super) fn webhook_stats(conn: &mut DbConn, now: DateTime<Utc>) -> QueryResul
         .group_by(we::status)
         .select((we::status, count_star()))
         .load(conn)?;
-    let n = |s: &str| {
+    let n = |s: DeliveryStatus| {
         by_status
             .iter()
-            .find(|(k, _)| k == s)
+            .find(|(k, _)| k == s.as_str())
             .map_or(0, |(_, n)| *n)
     };
     let last: Option<(NaiveDateTime, Option<String>)> = we::table
@@ -59,17 +60,17 @@ pub(super) fn webhook_stats(conn: &mut DbConn, now: DateTime<Utc>) -> QueryResul
         .first(conn)
         .optional()?;
     let oldest_pending: Option<NaiveDateTime> = we::table
-        .filter(we::status.eq("pending"))
+        .filter(we::status.eq(DeliveryStatus::Pending))
         .select(min(we::received_at))
         .get_result(conn)?;
     let oldest_pending = oldest_pending.map(utc);
     Ok(WebhookStats {
         last_received_at: last.as_ref().map(|(t, _)| utc(*t)),
         last_event_type: last.and_then(|(_, t)| t),
-        pending: n("pending"),
-        applied: n("applied"),
-        ignored: n("ignored"),
-        failed: n("failed"),
+        pending: n(DeliveryStatus::Pending),
+        applied: n(DeliveryStatus::Applied),
+        ignored: n(DeliveryStatus::Ignored),
+        failed: n(DeliveryStatus::Failed),
         oldest_pending_received_at: oldest_pending,
         apply_lag_seconds: oldest_pending.map_or(0, |t| (now - t).num_seconds().max(0)),
     })
