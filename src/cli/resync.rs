@@ -11,6 +11,7 @@ use crate::activecampaign::StatsSnapshot;
 use crate::app::open_database;
 use crate::config::{ConfigError, SettingsArgs};
 use crate::metrics::Metrics;
+use crate::reconcile::runs::RunStatus;
 use crate::reconcile::{Mode, Only, Progress, Reconciler, RunRequest, RunSummary, Trigger};
 
 use super::{load_settings, CliError};
@@ -107,9 +108,9 @@ impl Progress for CliProgress {
 
 fn print_summary(s: &RunSummary) {
     let outcome = if s.error.is_some() {
-        "failed"
+        RunStatus::Failed
     } else {
-        "succeeded"
+        RunStatus::Succeeded
     };
     let resumed = if s.resumed { " (resumed)" } else { "" };
     println!(

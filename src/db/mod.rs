@@ -40,6 +40,47 @@ pub type PooledConn = r2d2::PooledConnection<Manager>;
 
 /// Runs `$body` with `$c` bound to the concrete connection inside `$conn` (a `&mut DbConn`).
 /// The body is compiled once per backend, which is how upserts are written once.
+/// Stores an enum of fixed names in a `TEXT` column on both backends: implements diesel's
+/// conversions through the type's `as_str` and `parse` (an unknown stored name is an error that
+/// names it), and `Display` as the name.
+macro_rules! text_enum {
+    ($t:ty, $what:literal) => {
+        impl<DB> diesel::serialize::ToSql<diesel::sql_types::Text, DB> for $t
+        where
+            DB: diesel::backend::Backend,
+            str: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
+        {
+            fn to_sql<'b>(
+                &'b self,
+                out: &mut diesel::serialize::Output<'b, '_, DB>,
+            ) -> diesel::serialize::Result {
+                self.as_str().to_sql(out)
+            }
+        }
+
+        impl<DB> diesel::deserialize::FromSql<diesel::sql_types::Text, DB> for $t
+        where
+            DB: diesel::backend::Backend,
+            String: diesel::deserialize::FromSql<diesel::sql_types::Text, DB>,
+        {
+            fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
+                use diesel::deserialize::FromSql;
+                use diesel::sql_types::Text;
+                let name = <String as FromSql<Text, DB>>::from_sql(bytes)?;
+                Self::parse(&name)
+                    .ok_or_else(|| format!(concat!("unknown ", $what, " {:?}"), name).into())
+            }
+        }
+
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+pub(crate) use text_enum;
+
 #[macro_export]
 macro_rules! with_backend {
     ($conn:expr, |$c:ident| $body:expr) => {

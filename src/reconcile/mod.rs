@@ -176,7 +176,7 @@ impl PreparedRun {
         let api = self.rec.client.stats().since(&api_start);
         self.counters.api_requests = base_requests + api.requests as i64;
         let error = outcome.err().map(|e| format!("{e:#}"));
-        let watermark = (error.is_none() && self.req.scope() == "{}").then_some(self.started_at);
+        let watermark = (error.is_none() && self.req.is_whole_account()).then_some(self.started_at);
         let (pool, id, counters, err_text) = (
             self.rec.pool.clone(),
             self.run_id,

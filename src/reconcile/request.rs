@@ -100,8 +100,21 @@ impl RunRequest {
         }
     }
 
+    /// What the run covers, as stored in `sync_runs.scope`: the request's filters as JSON,
+    /// [`super::runs::WHOLE_ACCOUNT`] when there are none.
     pub(super) fn scope(&self) -> String {
-        serde_json::to_string(self).unwrap_or_else(|_| "{}".into())
+        if self.is_whole_account() {
+            return super::runs::WHOLE_ACCOUNT.to_owned();
+        }
+        serde_json::to_string(self).unwrap_or_else(|_| super::runs::WHOLE_ACCOUNT.into())
+    }
+
+    /// True when no filter narrows the run.
+    pub(super) fn is_whole_account(&self) -> bool {
+        self.only.is_none()
+            && self.since.is_none()
+            && self.contacts.is_empty()
+            && self.deals.is_empty()
     }
 
     pub(super) fn covers(&self, part: Only) -> bool {
@@ -157,5 +170,37 @@ impl Progress for LogProgress {
             requests = api.requests,
             "reconciliation page committed"
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reconcile::runs::{RunStatus, WHOLE_ACCOUNT};
+
+    #[test]
+    fn only_a_run_without_filters_covers_the_whole_account() {
+        let whole = RunRequest::new(Mode::Incremental, Trigger::Manual);
+        assert!(whole.is_whole_account());
+        assert_eq!(whole.scope(), WHOLE_ACCOUNT);
+        let one = RunRequest {
+            contacts: vec![7],
+            ..RunRequest::new(Mode::Incremental, Trigger::Manual)
+        };
+        assert!(!one.is_whole_account());
+        assert_eq!(one.scope(), r#"{"contacts":[7]}"#);
+        let forced = RunRequest {
+            allow_mass_delete: true,
+            ..RunRequest::new(Mode::Full, Trigger::Manual)
+        };
+        assert!(forced.is_whole_account(), "a guard switch narrows nothing");
+    }
+
+    #[test]
+    fn run_statuses_read_back_from_their_names() {
+        for s in [RunStatus::Running, RunStatus::Succeeded, RunStatus::Failed] {
+            assert_eq!(RunStatus::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(RunStatus::parse("pending"), None);
     }
 }

@@ -2,12 +2,50 @@
 //! run resume from its last committed page.
 
 use chrono::NaiveDateTime;
+use diesel::deserialize::FromSqlRow;
+use diesel::expression::AsExpression;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::db::schema::sync_runs as sr;
 use crate::db::DbConn;
 use crate::with_backend;
+
+/// Where a run stands: `sync_runs.status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, AsExpression, FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+pub enum RunStatus {
+    /// In progress (or its process died; see [`fail_orphans`]).
+    Running,
+    /// Finished without error.
+    Succeeded,
+    /// Stopped by an error; a recent one with a checkpoint resumes.
+    Failed,
+}
+
+impl RunStatus {
+    /// The name stored and shown.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Failed => "failed",
+        }
+    }
+
+    /// The status a stored name stands for.
+    pub fn parse(name: &str) -> Option<Self> {
+        [RunStatus::Running, RunStatus::Succeeded, RunStatus::Failed]
+            .into_iter()
+            .find(|s| s.as_str() == name)
+    }
+}
+
+crate::db::text_enum!(RunStatus, "run status");
+
+/// The stored scope of a run over the whole account (no `--only`, `--since`, `--contact` or
+/// `--deal`): only such runs move the incremental watermark and resume at start.
+pub const WHOLE_ACCOUNT: &str = "{}";
 
 /// Where a run has got to.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,8 +113,9 @@ pub fn create(
         sr::mode.eq(mode),
         sr::run_trigger.eq(trigger),
         sr::started_at.eq(now),
-        sr::status.eq("running"),
+        sr::status.eq(RunStatus::Running),
         sr::scope.eq(scope),
+        // No page committed yet: nothing to resume from.
         sr::checkpoint.eq("{}"),
         sr::heartbeat_at.eq(now),
     );
@@ -97,7 +136,7 @@ pub fn find_resumable(
         i64,
         String,
         String,
-        String,
+        RunStatus,
         NaiveDateTime,
         String,
         i64,
@@ -127,7 +166,10 @@ pub fn find_resumable(
         return Ok(None);
     };
     let recent = now - started_at < chrono::Duration::hours(24);
-    let unfinished = status == "running" || status == "failed";
+    let unfinished = match status {
+        RunStatus::Running | RunStatus::Failed => true,
+        RunStatus::Succeeded => false,
+    };
     let checkpoint: Checkpoint = serde_json::from_str(&checkpoint).unwrap_or_default();
     if m != mode || s != scope || !unfinished || !recent || checkpoint == Checkpoint::default() {
         return Ok(None);
@@ -150,7 +192,7 @@ pub fn find_resumable(
 pub fn reopen(conn: &mut DbConn, id: i64, trigger: &str, now: NaiveDateTime) -> QueryResult<usize> {
     diesel::update(sr::table.find(id))
         .set((
-            sr::status.eq("running"),
+            sr::status.eq(RunStatus::Running),
             sr::run_trigger.eq(trigger),
             sr::error.eq(None::<String>),
             sr::heartbeat_at.eq(now),
@@ -163,11 +205,11 @@ pub fn reopen(conn: &mut DbConn, id: i64, trigger: &str, now: NaiveDateTime) -> 
 pub fn fail_orphans(conn: &mut DbConn, keep: i64, now: NaiveDateTime) -> QueryResult<usize> {
     diesel::update(
         sr::table
-            .filter(sr::status.eq("running"))
+            .filter(sr::status.eq(RunStatus::Running))
             .filter(sr::id.ne(keep)),
     )
     .set((
-        sr::status.eq("failed"),
+        sr::status.eq(RunStatus::Failed),
         sr::error.eq("interrupted: the process stopped during the run"),
         sr::finished_at.eq(now),
     ))
@@ -205,9 +247,9 @@ pub fn finish(
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
     let status = if error.is_some() {
-        "failed"
+        RunStatus::Failed
     } else {
-        "succeeded"
+        RunStatus::Succeeded
     };
     diesel::update(sr::table.find(id))
         .set((
@@ -227,8 +269,8 @@ pub fn finish(
 /// The newest watermark of a successful run that read contacts and deals in full scope.
 pub fn last_watermark(conn: &mut DbConn) -> QueryResult<Option<NaiveDateTime>> {
     sr::table
-        .filter(sr::status.eq("succeeded"))
-        .filter(sr::scope.eq("{}"))
+        .filter(sr::status.eq(RunStatus::Succeeded))
+        .filter(sr::scope.eq(WHOLE_ACCOUNT))
         .select(diesel::dsl::max(sr::watermark))
         .first(conn)
 }

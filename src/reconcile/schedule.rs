@@ -116,7 +116,7 @@ pub async fn resume_interrupted(rec: Reconciler, shutdown: CancellationToken) {
     let pending = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<Mode>> {
         let mut conn = pool.get()?;
         for mode in [Mode::Full, Mode::Incremental] {
-            if runs::find_resumable(&mut conn, mode.as_str(), "{}", now)?.is_some() {
+            if runs::find_resumable(&mut conn, mode.as_str(), runs::WHOLE_ACCOUNT, now)?.is_some() {
                 return Ok(Some(mode));
             }
         }

@@ -1,9 +1,7 @@
 //! Where a stored delivery stands: `webhook_events.status`.
 
-use diesel::backend::Backend;
-use diesel::deserialize::{self, FromSql, FromSqlRow};
+use diesel::deserialize::FromSqlRow;
 use diesel::expression::AsExpression;
-use diesel::serialize::{self, Output, ToSql};
 use diesel::sql_types::Text;
 
 /// A stored delivery's status, kept as its name in a `TEXT` column.
@@ -45,32 +43,7 @@ impl DeliveryStatus {
     }
 }
 
-impl std::fmt::Display for DeliveryStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl<DB> ToSql<Text, DB> for DeliveryStatus
-where
-    DB: Backend,
-    str: ToSql<Text, DB>,
-{
-    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, DB>) -> serialize::Result {
-        self.as_str().to_sql(out)
-    }
-}
-
-impl<DB> FromSql<Text, DB> for DeliveryStatus
-where
-    DB: Backend,
-    String: FromSql<Text, DB>,
-{
-    fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<Self> {
-        let name = String::from_sql(bytes)?;
-        Self::parse(&name).ok_or_else(|| format!("unknown delivery status {name:?}").into())
-    }
-}
+crate::db::text_enum!(DeliveryStatus, "delivery status");
 
 #[cfg(test)]
 mod tests {
