@@ -85,13 +85,16 @@ pub async fn resync(
         }
     };
     let Some(admin) = state.admin.clone() else {
-        return HttpResponse::ServiceUnavailable().body(
-            "reconciliation is not configured; set ACMIRROR_AC_API_URL and ACMIRROR_AC_API_TOKEN",
-        );
+        return super::TriggerError::NotConfigured.response();
     };
     match admin.trigger(request.full).await {
         Ok(run_id) => HttpResponse::Accepted().json(serde_json::json!({ "run_id": run_id })),
-        Err(why) => HttpResponse::Conflict().body(why),
+        Err(e) => {
+            if matches!(e, super::TriggerError::Failed(_)) {
+                tracing::error!(error = %e, "an admin resync could not start");
+            }
+            e.response()
+        }
     }
 }
 
@@ -128,5 +131,18 @@ mod tests {
         assert_eq!(bearer_token("Basic dG9rOg=="), None);
         assert_eq!(bearer_token("Bearertok"), None);
         assert_eq!(bearer_token("tok"), None);
+    }
+
+    #[test]
+    fn a_resync_that_cannot_start_says_why_with_a_status_of_its_own() {
+        use super::super::TriggerError;
+        let cases = [
+            (TriggerError::Busy("another run".into()), 409),
+            (TriggerError::NotConfigured, 503),
+            (TriggerError::Failed("database: gone".into()), 500),
+        ];
+        for (e, status) in cases {
+            assert_eq!(e.response().status().as_u16(), status, "{e}");
+        }
     }
 }

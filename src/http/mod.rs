@@ -20,11 +20,40 @@ use crate::webhook::store::Intake;
 /// Largest webhook body accepted (SPEC §3).
 pub const MAX_BODY: usize = 1024 * 1024;
 
+/// Why `POST /admin/resync` did not start a run.
+#[derive(Debug, thiserror::Error)]
+pub enum TriggerError {
+    /// Another run holds the reconciliation lock: 409, try again later.
+    #[error("{0}")]
+    Busy(String),
+    /// Reconciliation is not configured: 503.
+    #[error("reconciliation is not configured; set ACMIRROR_AC_API_URL and ACMIRROR_AC_API_TOKEN")]
+    NotConfigured,
+    /// The run could not be set up (the database failed): 500.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl TriggerError {
+    /// The answer to the request.
+    pub fn response(&self) -> HttpResponse {
+        let body = self.to_string();
+        match self {
+            TriggerError::Busy(_) => HttpResponse::Conflict().body(body),
+            TriggerError::NotConfigured => HttpResponse::ServiceUnavailable().body(body),
+            TriggerError::Failed(_) => HttpResponse::InternalServerError().body(body),
+        }
+    }
+}
+
 /// Something that can start a reconciliation run for `POST /admin/resync`.
 pub trait ResyncTrigger: Send + Sync {
     /// Starts a run (`full` or incremental) in the background and returns its id, or why it
     /// could not start.
-    fn trigger(&self, full: bool) -> futures_util::future::BoxFuture<'static, Result<i64, String>>;
+    fn trigger(
+        &self,
+        full: bool,
+    ) -> futures_util::future::BoxFuture<'static, Result<i64, TriggerError>>;
     /// The `status --json` document.
     fn status(&self) -> Result<serde_json::Value, String>;
 }

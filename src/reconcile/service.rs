@@ -4,11 +4,11 @@ use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 
-use super::{schedule, LogProgress, Mode, Reconciler, RunRequest, Trigger};
+use super::{schedule, LogProgress, Mode, Reconciler, RunRequest, StartError, Trigger};
 use crate::app::Daemon;
 use crate::config::Settings;
 use crate::db::Pool;
-use crate::http::ResyncTrigger;
+use crate::http::{ResyncTrigger, TriggerError};
 
 /// Serves `/admin/resync` and `/admin/status`.
 pub struct AdminOps {
@@ -29,15 +29,18 @@ impl AdminOps {
 }
 
 impl ResyncTrigger for AdminOps {
-    fn trigger(&self, full: bool) -> BoxFuture<'static, Result<i64, String>> {
+    fn trigger(&self, full: bool) -> BoxFuture<'static, Result<i64, TriggerError>> {
         let rec = self.rec.clone();
         Box::pin(async move {
-            let rec = rec.ok_or("reconciliation is not configured; set ACMIRROR_AC_API_URL and ACMIRROR_AC_API_TOKEN")?;
+            let rec = rec.ok_or(TriggerError::NotConfigured)?;
             let mode = if full { Mode::Full } else { Mode::Incremental };
             let run = rec
                 .prepare(RunRequest::new(mode, Trigger::Admin))
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| match e {
+                    StartError::Busy => TriggerError::Busy(e.to_string()),
+                    StartError::Other(e) => TriggerError::Failed(format!("{e:#}")),
+                })?;
             let id = run.run_id();
             tokio::spawn(async move {
                 let summary = run.execute(&LogProgress).await;
