@@ -484,7 +484,10 @@ fn check_api_url(raw: &str) -> Result<String, ConfigError> {
         )
     })?;
     if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(bad("ACMIRROR_AC_API_URL", "must start with https://"));
+        return Err(bad(
+            "ACMIRROR_AC_API_URL",
+            "must start with https:// (ActiveCampaign) or http:// (a simulator such as `acmirror fake-ac`)",
+        ));
     }
     Ok(raw.trim().to_owned())
 }
