@@ -4,6 +4,7 @@
 //! connection closes, so a killed process never leaves it behind. SQLite: a lease row with an
 //! expiry, renewed while the run lives; a killed process's lease lapses after [`LEASE`].
 
+use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
@@ -37,8 +38,28 @@ pub struct RunLock {
 enum Kind {
     // A mutex makes the held connection shareable between threads (the run is moved across
     // tasks); it is never contended.
-    Advisory(std::sync::Mutex<PooledConn>),
+    Advisory(Mutex<PooledConn>),
     Lease { pool: Pool, holder: String },
+}
+
+/// Releases handed to a blocking thread by `drop` and not finished yet, and the signal that one
+/// finished. A new acquisition in this process waits for them (see [`RunLock::try_acquire`]).
+static RELEASING: (Mutex<usize>, Condvar) = (Mutex::new(0), Condvar::new());
+
+/// Longest an acquisition waits for this process's own releases in flight.
+const RELEASE_WAIT: Duration = Duration::from_secs(10);
+
+fn releasing() -> std::sync::MutexGuard<'static, usize> {
+    RELEASING.0.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Waits (on a blocking thread) until no release started by `drop` is in flight, or
+/// [`RELEASE_WAIT`] has passed.
+fn wait_for_releases() {
+    let pending = releasing();
+    let _ = RELEASING
+        .1
+        .wait_timeout_while(pending, RELEASE_WAIT, |n| *n > 0);
 }
 
 fn lease_expiry() -> NaiveDateTime {
@@ -46,8 +67,11 @@ fn lease_expiry() -> NaiveDateTime {
 }
 
 impl RunLock {
-    /// Takes the lock if it is free; `None` when another run holds it.
+    /// Takes the lock if it is free; `None` when another run holds it. Blocks while a lock this
+    /// process dropped is still being released, so that a run started right after another was
+    /// abandoned finds it free.
     pub fn try_acquire(pool: &Pool) -> anyhow::Result<Option<Self>> {
+        wait_for_releases();
         let mut conn = pool.get()?;
         match &mut *conn {
             DbConn::Pg(c) => {
@@ -56,7 +80,7 @@ impl RunLock {
                 ))
                 .get_result(c)?;
                 Ok(row.locked.then(|| Self {
-                    kind: Some(Kind::Advisory(std::sync::Mutex::new(conn))),
+                    kind: Some(Kind::Advisory(Mutex::new(conn))),
                 }))
             }
             DbConn::Sqlite(_) => {
@@ -90,11 +114,27 @@ impl RunLock {
 }
 
 impl Drop for RunLock {
+    /// Releases the lock. Inside the runtime (a run abandoned at shutdown, a task aborted) the
+    /// release goes to a blocking thread, so that no async worker thread waits on the database.
     fn drop(&mut self) {
-        if let Some(kind) = self.kind.take() {
+        let Some(kind) = self.kind.take() else {
+            return;
+        };
+        let release_logged = move || {
             if let Err(e) = release(kind) {
                 tracing::warn!(error = %e, "failed to release the reconciliation lock");
             }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                *releasing() += 1;
+                drop(runtime.spawn_blocking(move || {
+                    release_logged();
+                    *releasing() -= 1;
+                    RELEASING.1.notify_all();
+                }));
+            }
+            Err(_) => release_logged(),
         }
     }
 }
@@ -102,9 +142,7 @@ impl Drop for RunLock {
 fn release(kind: Kind) -> anyhow::Result<()> {
     match kind {
         Kind::Advisory(conn) => {
-            let mut conn = conn
-                .into_inner()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut conn = conn.into_inner().unwrap_or_else(PoisonError::into_inner);
             diesel::sql_query(format!("SELECT pg_advisory_unlock({ADVISORY_KEY})"))
                 .execute(&mut *conn)?;
         }
@@ -175,4 +213,57 @@ fn take_lease(conn: &mut DbConn, holder: &str) -> QueryResult<bool> {
         .only_if(leases::expires_at.lt(now()))
         .execute(c))?;
     Ok(n == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sqlite_pool(dir: &tempfile::TempDir) -> Pool {
+        let url =
+            crate::db::DatabaseUrl::parse(&dir.path().join("m.db").to_string_lossy()).expect("url");
+        let pool = crate::db::connect(&url, &crate::db::PoolOptions::default()).expect("pool");
+        crate::db::migrate::run(&mut pool.get().expect("connection")).expect("migrated");
+        pool
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn dropping_a_lock_never_blocks_the_runtime_thread() {
+        use diesel::connection::SimpleConnection;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pool = sqlite_pool(&dir);
+        let lock = RunLock::try_acquire(&pool).expect("query").expect("free");
+        // Before the lease would lapse by itself.
+        let deadline = std::time::Instant::now() + LEASE / 2;
+        // Another writer holds the file until this runtime's only thread tells it to let go.
+        let (held_tx, held_rx) = tokio::sync::oneshot::channel();
+        let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+        let writer_pool = pool.clone();
+        let writer = std::thread::spawn(move || {
+            let mut conn = writer_pool.get().expect("connection");
+            let DbConn::Sqlite(c) = &mut *conn else {
+                panic!("a SQLite pool");
+            };
+            c.batch_execute("BEGIN IMMEDIATE").expect("write lock");
+            held_tx.send(()).expect("test waits");
+            let _ = stop_rx.recv();
+            c.batch_execute("COMMIT").expect("commit");
+        });
+        held_rx.await.expect("writer holds the lock");
+
+        // Released inline, this would wait for the writer on the thread that must let it go.
+        drop(lock);
+        stop_tx.send(()).expect("writer waits");
+
+        writer.join().expect("writer");
+        let mut again = None;
+        while again.is_none() && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            again = RunLock::try_acquire(&pool).expect("query");
+        }
+        assert!(
+            again.is_some(),
+            "the dropped lock was released before its lease lapsed"
+        );
+    }
 }
