@@ -418,6 +418,22 @@ impl WriteGate {
     }
 }
 
+/// Runs `work` with a pooled connection on a blocking thread, so that database work never
+/// holds an async worker thread. A panic inside `work` becomes an error.
+pub async fn blocking<T, F>(pool: &Pool, work: F) -> anyhow::Result<T>
+where
+    F: FnOnce(&mut DbConn) -> anyhow::Result<T> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = pool.get()?;
+        work(&mut conn)
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("a database task panicked: {e}"))?
+}
+
 /// True for database errors that another attempt can get past: a deadlock or serialization
 /// failure between replicas, a busy SQLite file, a dropped connection.
 pub fn is_transient(e: &diesel::result::Error) -> bool {

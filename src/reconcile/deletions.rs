@@ -6,7 +6,7 @@ use anyhow::Context;
 use chrono::NaiveDateTime;
 
 use super::{pages, Only, Reconciler, RunRequest};
-use crate::db::write_tx_retrying;
+use crate::db::{blocking, write_tx_retrying};
 use crate::mirror::{contacts, deals, now};
 
 /// A full run may mark at most this share of a table deleted without `--allow-mass-delete`…
@@ -58,21 +58,15 @@ pub async fn detect(
         let allow = req.allow_mass_delete;
         let gone_as_of = upstream_now(rec);
         let source_start = source_start(rec, started_at);
-        marked += tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
-            let mut conn = pool.get()?;
-            let unseen = contacts::unseen(&mut conn, run_id, started_at, source_start)?;
-            guard(
-                "contacts",
-                unseen.len(),
-                contacts::count_live(&mut conn)?,
-                allow,
-            )?;
+        marked += blocking(&pool, move |conn| {
+            let unseen = contacts::unseen(conn, run_id, started_at, source_start)?;
+            guard("contacts", unseen.len(), contacts::count_live(conn)?, allow)?;
             let now = now();
-            Ok(write_tx_retrying(&mut conn, |c| {
+            Ok(write_tx_retrying(conn, |c| {
                 contacts::mark_deleted(c, &unseen, gone_as_of, now)
             })?)
         })
-        .await??;
+        .await?;
     }
     if req.covers(Only::Deals) {
         marked += detect_deals(rec, run_id, started_at, req.allow_mass_delete).await?;
@@ -92,14 +86,13 @@ async fn detect_deals(
 ) -> anyhow::Result<usize> {
     let pool = rec.pool.clone();
     let source_start = source_start(rec, started_at);
-    let (unseen, live) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-        let mut conn = pool.get()?;
+    let (unseen, live) = blocking(&pool, move |conn| {
         Ok((
-            deals::unseen(&mut conn, run_id, started_at, source_start)?,
-            deals::count_live(&mut conn)?,
+            deals::unseen(conn, run_id, started_at, source_start)?,
+            deals::count_live(conn)?,
         ))
     })
-    .await??;
+    .await?;
     if !unseen.is_empty() {
         tracing::info!(
             candidates = unseen.len(),
@@ -127,15 +120,14 @@ async fn detect_deals(
     let pool = rec.pool.clone();
     let as_of = upstream_now(rec);
     let gone_now = if refused { Vec::new() } else { gone.clone() };
-    let marked = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
-        let mut conn = pool.get()?;
+    let marked = blocking(&pool, move |conn| {
         let now = now();
-        Ok(write_tx_retrying(&mut conn, |c| {
+        Ok(write_tx_retrying(conn, |c| {
             pages::apply_deals(c, &found, as_of, Some(run_id), now)?;
             deals::mark_deleted(c, &gone_now, as_of, now)
         })?)
     })
-    .await??;
+    .await?;
     if refused {
         anyhow::bail!(
             "the full run would mark at least {} of {live} deals deleted (more than 10%, each confirmed \

@@ -32,7 +32,7 @@ use chrono::NaiveDateTime;
 
 use crate::activecampaign::{ApiClient, ClientConfig, StatsSnapshot};
 use crate::config::ApiSettings;
-use crate::db::Pool;
+use crate::db::{blocking, Pool};
 use crate::metrics::Metrics;
 use crate::mirror::now;
 use lock::RunLock;
@@ -183,20 +183,12 @@ impl PreparedRun {
             self.counters,
             error.clone(),
         );
-        let finished = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-            let mut conn = pool.get()?;
-            runs::finish(
-                &mut conn,
-                id,
-                err_text.as_deref(),
-                &counters,
-                watermark,
-                now(),
-            )?;
+        let finished = blocking(&pool, move |conn| {
+            runs::finish(conn, id, err_text.as_deref(), &counters, watermark, now())?;
             Ok(())
         })
         .await;
-        if let Ok(Err(e)) | Err(e) = finished.map_err(anyhow::Error::from) {
+        if let Err(e) = finished {
             tracing::error!(error = %e, run_id = id, "failed to record the end of the run");
         }
         let lock = self.lock;

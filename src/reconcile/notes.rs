@@ -18,7 +18,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use super::deletions::guard;
 use super::Reconciler;
 use crate::activecampaign::{DealTask, Note};
-use crate::db::{write_tx_retrying, DbConn};
+use crate::db::{blocking, write_tx_retrying, DbConn};
 use crate::mirror::notes::{self, Done, Kind, NoteState, TaskState};
 use crate::mirror::now;
 
@@ -173,9 +173,8 @@ pub async fn reconcile(rec: &Reconciler, allow_mass_delete: bool) -> anyhow::Res
         fetched_at: started,
     };
     let pool = rec.pool.clone();
-    let (changed, found) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-        let mut conn = pool.get()?;
-        Ok(write_tx_retrying(&mut conn, |c| {
+    let (changed, found) = blocking(&pool, move |conn| {
+        Ok(write_tx_retrying(conn, |c| {
             let (changed, seen) = apply(c, &up, now())?;
             let mut found = Vec::new();
             for (kind, table) in KINDS {
@@ -191,7 +190,7 @@ pub async fn reconcile(rec: &Reconciler, allow_mass_delete: bool) -> anyhow::Res
             Ok::<_, diesel::result::Error>((changed, found))
         })?)
     })
-    .await??;
+    .await?;
     let mut outcome = NotesOutcome {
         fetched,
         changed,
@@ -203,10 +202,9 @@ pub async fn reconcile(rec: &Reconciler, allow_mass_delete: bool) -> anyhow::Res
         let pool = rec.pool.clone();
         // The deletion mark is dated by ActiveCampaign's clock, like every source time.
         let upstream = rec.client.upstream_now().naive_utc();
-        let (ch, del) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-            let mut conn = pool.get()?;
+        let (ch, del) = blocking(&pool, move |conn| {
             let at = now();
-            Ok(write_tx_retrying(&mut conn, |c| {
+            Ok(write_tx_retrying(conn, |c| {
                 let (ch, _) = apply(c, &alive, at)?;
                 Ok::<_, diesel::result::Error>((
                     ch,
@@ -214,7 +212,7 @@ pub async fn reconcile(rec: &Reconciler, allow_mass_delete: bool) -> anyhow::Res
                 ))
             })?)
         })
-        .await??;
+        .await?;
         outcome.changed += ch;
         outcome.deleted += del;
     }

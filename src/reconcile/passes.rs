@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use super::runs::{self, Counters, Phase};
 use super::{pages, Mode, Only, PreparedRun, Progress, OVERLAP};
 use crate::activecampaign::{ApiClient, ApiError, ContactsPage, PageSizer, StatsSnapshot};
-use crate::db::{statistics, write_tx_retrying, DbConn};
+use crate::db::{blocking, statistics, write_tx_retrying, DbConn};
 
 /// Pages between two looks at the planner statistics of the tables a run fills (see
 /// [`statistics`]): 2,000 records.
@@ -78,10 +78,7 @@ impl PreparedRun {
             return Ok(Some(s));
         }
         let pool = self.rec.pool.clone();
-        let mark = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-            Ok(runs::last_watermark(&mut *pool.get()?)?)
-        })
-        .await??;
+        let mark = blocking(&pool, |conn| Ok(runs::last_watermark(conn)?)).await?;
         Ok(mark.map(|m| m.and_utc() - OVERLAP))
     }
 

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
 use super::{runs, LogProgress, Mode, Reconciler, RunRequest, RunSummary, StartError, Trigger};
+use crate::db::blocking;
 
 fn log_summary(s: &RunSummary) {
     match &s.error {
@@ -37,15 +38,11 @@ pub async fn run_once(
     shutdown: &CancellationToken,
 ) {
     let pool = rec.pool.clone();
-    let served = tokio::task::spawn_blocking(move || -> anyhow::Result<bool> {
-        Ok(runs::scheduled_since(
-            &mut *pool.get()?,
-            mode.as_str(),
-            tick,
-        )?)
+    let served = blocking(&pool, move |conn| {
+        Ok(runs::scheduled_since(conn, mode.as_str(), tick)?)
     })
     .await;
-    if let Ok(Ok(true)) = served {
+    if let Ok(true) = served {
         tracing::debug!(
             mode = mode.as_str(),
             "another replica already ran this schedule tick"
@@ -113,17 +110,16 @@ pub async fn run(
 pub async fn resume_interrupted(rec: Reconciler, shutdown: CancellationToken) {
     let pool = rec.pool.clone();
     let now = crate::mirror::now();
-    let pending = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<Mode>> {
-        let mut conn = pool.get()?;
+    let pending = blocking(&pool, move |conn| {
         for mode in [Mode::Full, Mode::Incremental] {
-            if runs::find_resumable(&mut conn, mode.as_str(), runs::WHOLE_ACCOUNT, now)?.is_some() {
+            if runs::find_resumable(conn, mode.as_str(), runs::WHOLE_ACCOUNT, now)?.is_some() {
                 return Ok(Some(mode));
             }
         }
         Ok(None)
     })
     .await;
-    if let Ok(Ok(Some(mode))) = pending {
+    if let Ok(Some(mode)) = pending {
         tracing::info!(
             mode = mode.as_str(),
             "an interrupted reconciliation resumes"
