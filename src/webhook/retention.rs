@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::status::DeliveryStatus;
 use crate::db::schema::webhook_events as we;
-use crate::db::{checkpoint, write_tx_retrying, DbConn, Pool, WriteGate};
+use crate::db::{blocking, checkpoint, write_tx_retrying, DbConn, Pool, WriteGate};
 
 /// Statuses that may be pruned: the delivery has had its effect, or has none.
 pub const PRUNABLE: [DeliveryStatus; 2] = [DeliveryStatus::Applied, DeliveryStatus::Ignored];
@@ -104,15 +104,11 @@ pub async fn prune(
     while !stop.is_cancelled() {
         let deleted = {
             let _turn = gate.enter().await;
-            let pool = pool.clone();
             let limit = retention.batch;
-            tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
-                let mut conn = pool.get()?;
-                Ok(write_tx_retrying(&mut conn, |c| {
-                    delete_batch(c, cutoff, limit)
-                })?)
+            blocking(pool, move |conn| {
+                Ok(write_tx_retrying(conn, |c| delete_batch(c, cutoff, limit))?)
             })
-            .await??
+            .await?
         };
         total += deleted as u64;
         if deleted == 0 {
