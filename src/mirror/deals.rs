@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 
-use super::SourceTime;
+use super::{newest_per_key, SourceTime};
 use crate::db::bulk::{Upsert, Val};
 use crate::db::schema::deals;
 use crate::db::DbConn;
@@ -75,17 +75,7 @@ fn row(state: &DealState, updated_at: Option<SourceTime>, now: SourceTime) -> Ve
 /// Writes deals whose state is at least as new as the mirror's; returns the rows written. Of
 /// states for one deal, the newest counts (the later on a tie).
 pub fn upsert(conn: &mut DbConn, rows: &[DealState], now: SourceTime) -> QueryResult<usize> {
-    let mut newest: HashMap<i64, &DealState> = HashMap::with_capacity(rows.len());
-    for row in rows {
-        match newest.get(&row.id) {
-            Some(have) if have.source_time > row.source_time => {}
-            _ => {
-                newest.insert(row.id, row);
-            }
-        }
-    }
-    let mut rows: Vec<&DealState> = newest.into_values().collect();
-    rows.sort_by_key(|r| r.id);
+    let rows = newest_per_key(rows, |r| r.id, |r| r.source_time);
     let values: Vec<Vec<Val<'_>>> = rows
         .iter()
         .map(|r| row(r, Some(r.source_time), now))

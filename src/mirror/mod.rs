@@ -118,6 +118,30 @@ pub(crate) use deletion_tracking;
 /// Rows per multi-row statement; well under SQLite's bound-variable limit.
 pub(crate) const CHUNK: usize = 400;
 
+/// Of `items` given in arrival order, the newest per key (of equal times, the later given),
+/// sorted by key: what writing them one at a time under the staleness rule would leave.
+pub fn newest_per_key<T, K>(
+    items: impl IntoIterator<Item = T>,
+    key: impl Fn(&T) -> K,
+    time: impl Fn(&T) -> SourceTime,
+) -> Vec<T>
+where
+    K: Ord + std::hash::Hash,
+{
+    let mut newest: std::collections::HashMap<K, T> = std::collections::HashMap::new();
+    for item in items {
+        match newest.get(&key(&item)) {
+            Some(held) if time(held) > time(&item) => {}
+            _ => {
+                newest.insert(key(&item), item);
+            }
+        }
+    }
+    let mut out: Vec<T> = newest.into_values().collect();
+    out.sort_unstable_by_key(|t| key(t));
+    out
+}
+
 /// The current time as the mirror records it (`synced_at`).
 pub fn now() -> NaiveDateTime {
     chrono::Utc::now().naive_utc()
@@ -133,3 +157,28 @@ pub(crate) trait OnlyIf<P>: diesel::query_dsl::methods::FilterDsl<P> + Sized {
 }
 
 impl<T: diesel::query_dsl::methods::FilterDsl<P>, P> OnlyIf<P> for T {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_newest_per_key_wins_and_the_later_wins_a_tie() {
+        let t = |s: i64| {
+            chrono::DateTime::from_timestamp(s, 0)
+                .expect("time")
+                .naive_utc()
+        };
+        let items = [
+            (2, "b-old", t(10)),
+            (1, "a", t(5)),
+            (2, "b-new", t(20)),
+            (2, "b-stale", t(15)),
+            (3, "c-first", t(7)),
+            (3, "c-second", t(7)),
+        ];
+        let got = newest_per_key(items, |i| i.0, |i| i.2);
+        let names: Vec<&str> = got.iter().map(|i| i.1).collect();
+        assert_eq!(names, ["a", "b-new", "c-second"]);
+    }
+}

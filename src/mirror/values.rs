@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use diesel::prelude::*;
 
-use super::SourceTime;
+use super::{newest_per_key, SourceTime};
 use crate::db::bulk::{Upsert, Val};
 use crate::db::schema::{contact_field_values as cfv, contact_lists as cl};
 use crate::db::DbConn;
@@ -20,22 +20,9 @@ fn upsert_versioned<'a, V: Copy>(
     rows: impl IntoIterator<Item = (i64, i64, V, SourceTime)>,
     value: impl Fn(V) -> Val<'a>,
 ) -> QueryResult<usize> {
-    let mut newest: HashMap<(i64, i64), (V, SourceTime)> = HashMap::new();
-    for (contact, key, v, at) in rows {
-        match newest.get(&(contact, key)) {
-            Some((_, held)) if *held > at => {}
-            _ => {
-                newest.insert((contact, key), (v, at));
-            }
-        }
-    }
-    let mut keyed: Vec<_> = newest.into_iter().collect();
-    keyed.sort_unstable_by_key(|(k, _)| *k);
-    let rows: Vec<Vec<Val<'a>>> = keyed
+    let rows: Vec<Vec<Val<'a>>> = newest_per_key(rows, |r| (r.0, r.1), |r| r.3)
         .into_iter()
-        .map(|((contact, key), (v, at))| {
-            vec![Val::I64(contact), Val::I64(key), value(v), Val::Ts(at)]
-        })
+        .map(|(contact, key, v, at)| vec![Val::I64(contact), Val::I64(key), value(v), Val::Ts(at)])
         .collect();
     let [contact_id, key, value, updated_at] = columns;
     Upsert {
