@@ -38,8 +38,6 @@ pub type Pool = r2d2::Pool<Manager>;
 /// A connection checked out of the pool.
 pub type PooledConn = r2d2::PooledConnection<Manager>;
 
-/// Runs `$body` with `$c` bound to the concrete connection inside `$conn` (a `&mut DbConn`).
-/// The body is compiled once per backend, which is how upserts are written once.
 /// Stores an enum of fixed names in a `TEXT` column on both backends: implements diesel's
 /// conversions through the type's `as_str` and `parse` (an unknown stored name is an error that
 /// names it), and `Display` as the name.
@@ -81,6 +79,8 @@ macro_rules! text_enum {
 }
 pub(crate) use text_enum;
 
+/// Runs `$body` with `$c` bound to the concrete connection inside `$conn` (a `&mut DbConn`).
+/// The body is compiled once per backend, which is how upserts are written once.
 #[macro_export]
 macro_rules! with_backend {
     ($conn:expr, |$c:ident| $body:expr) => {
