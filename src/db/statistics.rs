@@ -65,3 +65,15 @@ pub fn refresh(conn: &mut DbConn) -> QueryResult<Vec<String>> {
     }
     Ok(analyzed)
 }
+
+/// [`refresh`] for callers whose work is already done: only speed depends on it, so a
+/// failure is logged, not returned.
+pub fn refresh_logged(conn: &mut DbConn) {
+    match refresh(conn) {
+        Ok(tables) if !tables.is_empty() => {
+            tracing::debug!(?tables, "refreshed planner statistics");
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "could not refresh planner statistics"),
+    }
+}

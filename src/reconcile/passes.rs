@@ -11,11 +11,11 @@ use super::runs::{self, Counters, Phase};
 use super::{pages, Mode, Only, PreparedRun, Progress, OVERLAP};
 use crate::activecampaign::{ApiClient, ApiError, ContactsPage, PageSizer, StatsSnapshot};
 use crate::db::{blocking, statistics, write_tx_retrying, DbConn};
+use crate::mirror::{contacts, deals, now};
 
 /// Pages between two looks at the planner statistics of the tables a run fills (see
 /// [`statistics`]): 2,000 records.
 const STATISTICS_EVERY: u64 = 20;
-use crate::mirror::{contacts, deals, now};
 
 /// The version for undated parts of a page (tag sets, memberships, values without a time of
 /// their own): the second before ActiveCampaign served it, by ActiveCampaign's clock (the
@@ -132,14 +132,7 @@ impl PreparedRun {
                 Ok((changed, deleted))
             })?;
             if look_at_statistics {
-                // The page is committed; stale statistics only cost speed.
-                match statistics::refresh(&mut conn) {
-                    Ok(analyzed) if !analyzed.is_empty() => {
-                        tracing::debug!(tables = ?analyzed, "refreshed planner statistics");
-                    }
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "could not refresh planner statistics"),
-                }
+                statistics::refresh_logged(&mut conn);
             }
             Ok(written)
         })

@@ -15,10 +15,9 @@
 //! insert (`ON CONFLICT … DO UPDATE SET deliveries = deliveries + 1`), so two identical
 //! deliveries racing on two replicas cannot both count as new.
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
-
-use std::collections::{BTreeMap, HashMap};
 
 use diesel::prelude::*;
 use sha2::{Digest, Sha256};

@@ -31,15 +31,8 @@ const STATISTICS_EVERY: u64 = 20;
 
 /// Analyzes mirror tables that outgrew their planner statistics; only speed depends on it.
 fn refresh_statistics(pool: &Pool) {
-    let refreshed = pool
-        .get()
-        .map_err(|e| e.to_string())
-        .and_then(|mut c| statistics::refresh(&mut c).map_err(|e| e.to_string()));
-    match refreshed {
-        Ok(tables) if !tables.is_empty() => {
-            tracing::debug!(?tables, "refreshed planner statistics");
-        }
-        Ok(_) => {}
+    match pool.get() {
+        Ok(mut conn) => statistics::refresh_logged(&mut conn),
         Err(e) => tracing::warn!(error = %e, "could not refresh planner statistics"),
     }
 }
