@@ -1,7 +1,7 @@
 //! Apply: events applied per second from a backlog of stored deliveries, and the apply lag
 //! (commit of the delivery to commit of its effect) while intake runs at a fixed rate.
 //!
-//! `cargo bench --bench apply -- [--backlog 100000] [--seconds 60] [--rate R] [--lag-only]`
+//! `cargo bench --bench apply -- [--backlog 100000] [--seconds 60] [--rate R] [--lag-only | --backlog-only]`
 //!
 //! Without `--rate`, the lag run first measures the maximum intake on each backend (10 s,
 //! unpaced) and offers half of it.
@@ -207,6 +207,9 @@ async fn main() {
     let rate = (rate > 0.0).then_some(rate);
     if !flag("--lag-only") {
         backlogs(n).await;
+    }
+    if flag("--backlog-only") {
+        return;
     }
     heading(&format!(
         "Apply lag while intake runs at {} for {seconds} s",

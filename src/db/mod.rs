@@ -6,7 +6,6 @@
 //! expression for each concrete connection type.
 
 pub mod bulk;
-pub mod cached;
 pub mod capacity;
 pub mod checkpoint;
 pub mod health;
@@ -14,6 +13,7 @@ pub mod meta;
 pub mod migrate;
 pub mod schema;
 pub mod startup;
+pub mod statement;
 pub mod statistics;
 
 use std::fmt;

@@ -16,8 +16,8 @@ use super::apply::{apply, apply_batch, ApplyError, Outcome};
 use super::decode::decode;
 use super::event::Delivery;
 use super::status::DeliveryStatus;
-use crate::db::cached::Cached;
 use crate::db::schema::webhook_events as we;
+use crate::db::statement::{Param, Statement, Val};
 use crate::db::{is_transient, statistics, write_tx, DbConn, Pool, WriteGate};
 use crate::metrics::Metrics;
 use crate::mirror::{now, SourceTime};
@@ -240,11 +240,15 @@ fn mark(
     error: Option<&str>,
     now: SourceTime,
 ) -> QueryResult<usize> {
-    Cached(diesel::update(we::table.find(id)).set((
-        we::status.eq(status),
-        we::error.eq(error),
-        we::applied_at.eq(now),
-    )))
+    Statement::new(
+        "UPDATE webhook_events SET status = ?, error = ?, applied_at = ? WHERE id = ?".into(),
+        vec![
+            Param::Val(Val::Text(status.as_str())),
+            Param::Val(Val::OptText(error)),
+            Param::Val(Val::Ts(now)),
+            Param::Val(Val::I64(id)),
+        ],
+    )
     .execute(conn)
 }
 
