@@ -48,16 +48,18 @@ impl Node {
         self.at(path).and_then(|n| n.value.as_deref())
     }
 
-    fn insert(&mut self, segments: &[String], value: String) {
+    fn insert(&mut self, segments: &[&str], value: String) {
         let mut node = self;
         for seg in segments {
-            let key = if seg.is_empty() {
+            node = if seg.is_empty() {
                 // `[]` appends, as PHP does: the next free integer key.
-                next_index(&node.children)
+                let key = next_index(&node.children);
+                node.children.entry(key).or_default()
+            } else if node.children.contains_key(*seg) {
+                node.children.get_mut(*seg).expect("present")
             } else {
-                seg.clone()
+                node.children.entry((*seg).to_owned()).or_default()
             };
-            node = node.children.entry(key).or_default();
         }
         node.value = Some(value);
     }
@@ -134,26 +136,26 @@ fn truncate(s: &str, max: usize) -> String {
 
 /// Splits `a[b][c]` into `["a", "b", "c"]`. A key whose brackets do not balance is one
 /// segment, verbatim, as PHP treats the part after a stray bracket.
-pub fn split_key(key: &str) -> Vec<String> {
+pub fn split_key(key: &str) -> Vec<&str> {
     let Some(open) = key.find('[') else {
-        return vec![key.to_owned()];
+        return vec![key];
     };
     if open == 0 {
-        return vec![key.to_owned()];
+        return vec![key];
     }
-    let mut segments = vec![key[..open].to_owned()];
+    let mut segments = vec![&key[..open]];
     let mut rest = &key[open..];
     while let Some(after_open) = rest.strip_prefix('[') {
         let Some(close) = after_open.find(']') else {
-            return vec![key.to_owned()];
+            return vec![key];
         };
-        segments.push(after_open[..close].to_owned());
+        segments.push(&after_open[..close]);
         rest = &after_open[close + 1..];
     }
     if !rest.is_empty() {
         // Trailing text after the last bracket: PHP drops it; keeping the whole key verbatim
         // is lossless and still findable in `pairs`.
-        return vec![key.to_owned()];
+        return vec![key];
     }
     segments
 }
@@ -282,9 +284,8 @@ mod tests {
                 let segs = split_key(key);
                 if segs.iter().all(|s| !s.is_empty()) {
                     // The last pair for a key wins; earlier duplicates were overwritten.
-                    let path: Vec<&str> = segs.iter().map(String::as_str).collect();
                     let last = pairs.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
-                    prop_assert_eq!(body.get(&path), last);
+                    prop_assert_eq!(body.get(&segs), last);
                     let _ = value;
                 }
             }
