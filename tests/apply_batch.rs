@@ -176,8 +176,7 @@ fn dump(conn: &mut acmirror::db::DbConn) -> Vec<String> {
             .collect::<Vec<_>>()
             .join(" || '|' || ");
         let sql = format!("SELECT '{table}|' || {line} AS line FROM {table} ORDER BY {key}");
-        let rows: Vec<Line> =
-            acmirror::with_backend!(&mut *conn, |c| diesel::sql_query(&sql).load(c)).expect("dump");
+        let rows: Vec<Line> = diesel::sql_query(&sql).load(&mut *conn).expect("dump");
         out.extend(rows.into_iter().map(|r| r.line));
     }
     out
@@ -186,20 +185,16 @@ fn dump(conn: &mut acmirror::db::DbConn) -> Vec<String> {
 /// Empties the mirror tables and leaves one custom field with a personalisation tag.
 fn reset(conn: &mut acmirror::db::DbConn) {
     for (table, _, _) in MIRROR {
-        acmirror::with_backend!(&mut *conn, |c| diesel::sql_query(format!(
-            "DELETE FROM {table}"
-        ))
-        .execute(c))
-        .expect("emptied");
+        diesel::sql_query(format!("DELETE FROM {table}"))
+            .execute(&mut *conn)
+            .expect("emptied");
     }
-    acmirror::with_backend!(&mut *conn, |c| diesel::sql_query("DELETE FROM fields")
-        .execute(c))
-    .expect("fields emptied");
-    acmirror::with_backend!(&mut *conn, |c| diesel::sql_query(
-        "INSERT INTO fields (id, title, perstag) VALUES (7, 'Source', 'UTM_SOURCE')"
-    )
-    .execute(c))
-    .expect("field");
+    diesel::sql_query("DELETE FROM fields")
+        .execute(&mut *conn)
+        .expect("fields emptied");
+    diesel::sql_query("INSERT INTO fields (id, title, perstag) VALUES (7, 'Source', 'UTM_SOURCE')")
+        .execute(&mut *conn)
+        .expect("field");
 }
 
 /// A delivery built from `seed`: any event type the mirror applies, on a handful of contacts,
@@ -447,7 +442,8 @@ async fn a_delivery_the_database_refuses_fails_alone_and_its_batch_applies() {
            WHEN NEW.email = 'poison@example.com' BEGIN SELECT RAISE(ABORT, 'poison'); END"]
     };
     for sql in refuse {
-        acmirror::with_backend!(&mut *conn, |c| diesel::sql_query(*sql).execute(c))
+        diesel::sql_query(*sql)
+            .execute(&mut *conn)
             .expect("trigger");
     }
     let update = |id: u32, email: &str| {

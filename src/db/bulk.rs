@@ -4,7 +4,7 @@
 //! diesel writes a multi-row `INSERT … ON CONFLICT DO UPDATE … WHERE` on PostgreSQL but not on
 //! SQLite, and on both it marks an upsert unsafe to cache, so its statement would be parsed
 //! and planned on every execution. Here the statement text is built from the table, its
-//! columns and the conflict clause, and executed as a [`Statement`], which diesel keeps
+//! columns and the conflict clause, and executed as a `statement::Statement`, which diesel keeps
 //! prepared by that text:
 //!
 //! - on PostgreSQL every column travels as one array parameter and the rows come from

@@ -13,7 +13,7 @@ use diesel::prelude::*;
 
 use super::schema::acmirror_meta::dsl as m;
 use super::{write_tx, DbConn, Pool};
-use crate::with_backend;
+use crate::db::with_backend;
 
 /// Longest a write probe waits for a connection; the whole probe is bounded by twice this.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(1);

@@ -4,7 +4,7 @@ use diesel::prelude::*;
 
 use super::schema::acmirror_meta::dsl as m;
 use super::DbConn;
-use crate::with_backend;
+use crate::db::with_backend;
 
 /// Reads a setting.
 pub fn get(conn: &mut DbConn, key: &str) -> QueryResult<Option<String>> {

@@ -2,7 +2,7 @@
 //!
 //! Queries are written once against [`DbConn`] (diesel's multi-backend connection). Upserts
 //! (`INSERT … ON CONFLICT … DO UPDATE … WHERE`), which diesel's multi-backend query builder
-//! cannot express, are written once inside [`with_backend!`](crate::with_backend), which expands the same
+//! cannot express, are written once inside `with_backend!`, which expands the same
 //! expression for each concrete connection type.
 
 pub mod bulk;
@@ -81,7 +81,6 @@ pub(crate) use text_enum;
 
 /// Runs `$body` with `$c` bound to the concrete connection inside `$conn` (a `&mut DbConn`).
 /// The body is compiled once per backend, which is how upserts are written once.
-#[macro_export]
 macro_rules! with_backend {
     ($conn:expr, |$c:ident| $body:expr) => {
         match $conn {
@@ -90,6 +89,7 @@ macro_rules! with_backend {
         }
     };
 }
+pub(crate) use with_backend;
 
 /// Which database engine a URL names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

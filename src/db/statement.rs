@@ -9,7 +9,7 @@
 //! SQLite on every execution (`sqlite3_prepare_v3` at 7% of an apply pass's samples, each
 //! statement up to 256 rows of placeholders long).
 //!
-//! [`Statement`] is a query fragment of its own: it pushes its text and binds its parameters and
+//! `Statement` is a query fragment of its own: it pushes its text and binds its parameters and
 //! never marks itself unsafe to cache, and it has no static query id, so diesel keys the cache by
 //! the SQL text. A different text is a different entry, so correctness does not depend on the
 //! text being fixed; but each distinct text stays cached for the life of the connection, so only

@@ -8,8 +8,8 @@ use diesel::upsert::excluded;
 
 use crate::db::bulk::{Upsert, Val};
 use crate::db::schema::{fields, tags};
+use crate::db::with_backend;
 use crate::db::DbConn;
-use crate::with_backend;
 
 /// The last row given for each id, in id order: what writing them one by one leaves.
 fn last_per_id(rows: &[(i64, String)]) -> Vec<(i64, String)> {

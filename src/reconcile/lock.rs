@@ -12,9 +12,9 @@ use diesel::prelude::*;
 use diesel::sql_types::Bool;
 
 use crate::db::schema::leases;
+use crate::db::with_backend;
 use crate::db::{DbConn, Pool, PooledConn};
 use crate::mirror::{now, OnlyIf};
-use crate::with_backend;
 
 /// How long a SQLite lease lasts without renewal.
 pub const LEASE: Duration = Duration::from_secs(20);

@@ -8,8 +8,8 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::db::schema::sync_runs as sr;
+use crate::db::with_backend;
 use crate::db::DbConn;
-use crate::with_backend;
 
 /// Where a run stands: `sync_runs.status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, AsExpression, FromSqlRow)]
