@@ -6,8 +6,6 @@
 //! Without `--rate`, the lag run first measures the maximum intake on each backend (10 s,
 //! unpaced) and offers half of it.
 
-mod support;
-
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,11 +15,12 @@ use acmirror::db::{write_tx, Pool};
 use acmirror::metrics::Metrics;
 use acmirror::webhook::store::{insert, NewDelivery};
 use acmirror::webhook::worker;
+use acmirror_sim::harness::bench::{self, arg, flag, heading, percentile};
+use acmirror_sim::harness::load::{self, Load};
+use acmirror_sim::harness::{with_conn, TestDb, SECRET};
 use chrono::NaiveDateTime;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use support::load::{self, Load};
-use support::{arg, flag, heading, percentile, with_conn, BenchDb, SECRET};
 
 /// Stores `n` distinct deliveries as the intake would (not timed).
 async fn fill_backlog(pool: &Pool, n: u64) {
@@ -67,10 +66,10 @@ async fn raw_sqlite_rows(pool: &Pool, n: u64) -> f64 {
     .expect("no panic")
 }
 
-async fn backlog(db: &BenchDb, n: u64) {
+async fn backlog(db: &TestDb, n: u64) {
     let pool = db.open().await;
     fill_backlog(&pool, n).await;
-    if db.label == "SQLite" {
+    if db.label() == "SQLite" {
         let raw = raw_sqlite_rows(&pool, n).await;
         println!("baseline, plain SQLite rows in one transaction: {raw:>9.0} rows/s");
     }
@@ -83,7 +82,7 @@ async fn backlog(db: &BenchDb, n: u64) {
     let secs = t.elapsed().as_secs_f64();
     println!(
         "apply backlog on {:<10}: {:>9.0} deliveries/s ({} applied, {} ignored, {} failed in {secs:.1} s)",
-        db.label,
+        db.label(),
         done.claimed as f64 / secs,
         done.applied,
         done.ignored,
@@ -104,8 +103,8 @@ async fn pending(pool: &Pool) -> i64 {
 }
 
 /// The most deliveries `serve` acknowledges per second on this backend: an unpaced 10 s run.
-async fn max_intake(db: &BenchDb) -> f64 {
-    let daemon = db.daemon().await;
+async fn max_intake(db: &TestDb) -> f64 {
+    let daemon = db.daemon(&[]).await;
     let report = load::run(Load {
         url: format!("http://{}/webhooks/activecampaign/{SECRET}", daemon.addr),
         connections: 64,
@@ -117,7 +116,7 @@ async fn max_intake(db: &BenchDb) -> f64 {
     daemon.stop().await;
     println!(
         "maximum intake on {:<10}: {}",
-        db.label,
+        db.label(),
         report.line().trim()
     );
     report.rate()
@@ -126,13 +125,13 @@ async fn max_intake(db: &BenchDb) -> f64 {
 /// Paced intake at `rate` (half the maximum unless `--rate` says) for `seconds`: the backlog
 /// sampled every 100 ms while it runs, the time it takes to drain once the load stops, and the
 /// lag of every delivery from its rows.
-async fn lag(make: fn() -> BenchDb, rate: Option<f64>, seconds: u64) {
+async fn lag(make: fn() -> TestDb, rate: Option<f64>, seconds: u64) {
     let rate = match rate {
         Some(r) => r,
         None => max_intake(&make()).await / 2.0,
     };
     let db = make();
-    let daemon = db.daemon().await;
+    let daemon = db.daemon(&[]).await;
     let url = format!("http://{}/webhooks/activecampaign/{SECRET}", daemon.addr);
     let pool = daemon.pool.clone();
     let sampling = Arc::new(AtomicBool::new(true));
@@ -182,7 +181,7 @@ async fn lag(make: fn() -> BenchDb, rate: Option<f64>, seconds: u64) {
     let accepted = report.rate().max(1.0);
     println!(
         "apply lag on {:<10} at {:>5.0} deliveries/s offered for {seconds} s: intake {}",
-        db.label,
+        db.label(),
         rate,
         report.line().trim()
     );
@@ -200,7 +199,7 @@ async fn lag(make: fn() -> BenchDb, rate: Option<f64>, seconds: u64) {
 
 #[tokio::main]
 async fn main() {
-    support::load::child().await;
+    load::child().await;
     let n = arg("--backlog", 100_000u64);
     let seconds = arg("--seconds", 60u64);
     let rate = arg("--rate", 0.0f64);
@@ -217,7 +216,7 @@ async fn main() {
             "{r:.0} deliveries/s"
         ))
     ));
-    for make in BenchDb::all() {
+    for make in bench::backends() {
         lag(make, rate, seconds).await;
     }
 }
@@ -230,7 +229,7 @@ async fn backlogs(n: u64) {
         sizes.iter().min().unwrap_or(&0),
         sizes.iter().max().unwrap_or(&0)
     );
-    for make in BenchDb::all() {
+    for make in bench::backends() {
         backlog(&make(), n).await;
     }
 }

@@ -6,16 +6,15 @@
 //! With `--url`, only loads that external webhook URL (used by `scripts/bench` to measure the
 //! memory of a separate `serve` process).
 
-mod support;
-
 use std::collections::HashSet;
 use std::time::Duration;
 
 use acmirror::db::schema::webhook_events as we;
+use acmirror_sim::harness::bench::{self, arg, heading};
+use acmirror_sim::harness::load::{self, Load, LoadReport};
+use acmirror_sim::harness::{with_conn, TestDb, SECRET, WORKERS};
 use actix_web::{web, App, HttpResponse, HttpServer};
 use diesel::prelude::*;
-use support::load::{self, Load, LoadReport};
-use support::{arg, heading, with_conn, BenchDb, SECRET, WORKERS};
 
 /// The same server settings as the daemon's, with a handler that only reads the body.
 fn bare_server() -> (actix_web::dev::Server, std::net::SocketAddr) {
@@ -56,8 +55,8 @@ async fn bare(run: u64) -> LoadReport {
 }
 
 /// Loads a daemon on `db`, stops it gracefully, then checks every acknowledged id is stored.
-async fn durable(db: &BenchDb, run: u64) -> (LoadReport, u64, i64) {
-    let daemon = db.daemon().await;
+async fn durable(db: &TestDb, run: u64) -> (LoadReport, u64, i64) {
+    let daemon = db.daemon(&[]).await;
     let url = format!("http://{}/webhooks/activecampaign/{SECRET}", daemon.addr);
     let pool = daemon.pool.clone();
     let report = load::run(load_of(url, run)).await;
@@ -77,7 +76,7 @@ async fn durable(db: &BenchDb, run: u64) -> (LoadReport, u64, i64) {
 
 #[tokio::main]
 async fn main() {
-    support::load::child().await;
+    load::child().await;
     if let Some(url) = std::env::args()
         .collect::<Vec<_>>()
         .windows(2)
@@ -95,10 +94,10 @@ async fn main() {
     ));
     let base = bare(1).await;
     println!("bare actix-web handler (baseline): {}", base.line());
-    for (i, make) in BenchDb::all().into_iter().enumerate() {
+    for (i, make) in bench::backends().into_iter().enumerate() {
         let db = make();
         let (r, missing, rows) = durable(&db, 2 + i as u64).await;
-        println!("acmirror intake on {:<10}: {}", db.label, r.line());
+        println!("acmirror intake on {:<10}: {}", db.label(), r.line());
         println!(
             "  {:.2}x the bare handler; acknowledged {} deliveries, {} rows stored, {} acknowledged missing",
             r.rate() / base.rate(),

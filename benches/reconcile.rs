@@ -5,16 +5,14 @@
 //! `cargo bench --bench reconcile -- [--contacts 200000] [--deals 50000]
 //!   [--small-contacts 10000] [--small-deals 2000] [--skip-limited]`
 
-mod support;
-
 use std::sync::Mutex;
 use std::time::Instant;
 
 use acmirror::activecampaign::{ApiClient, ClientConfig, StatsSnapshot};
-use acmirror::fake_ac::{FakeAc, FakeAcConfig, FakeAcHandle};
 use acmirror::metrics::Metrics;
 use acmirror::reconcile::{Mode, Only, Progress, Reconciler, RunRequest, RunSummary, Trigger};
-use support::{arg, flag, heading, BenchDb};
+use acmirror_sim::fake_ac::{FakeAc, FakeAcConfig, FakeAcHandle};
+use acmirror_sim::harness::bench::{self, arg, flag, heading};
 
 /// Client-side rate when the simulator has no limit: high enough never to wait.
 const UNLIMITED: f64 = 100_000.0;
@@ -95,7 +93,7 @@ async fn full_runs(contacts: u64, deals: u64) {
         records as f64 / secs,
         100.0 * requests as f64 / records as f64
     );
-    for make in BenchDb::all() {
+    for make in bench::backends() {
         let db = make();
         let pool = db.open().await;
         let rec = Reconciler::with_client(pool, client(&sim, UNLIMITED), Metrics::new().into());
@@ -109,7 +107,7 @@ async fn full_runs(contacts: u64, deals: u64) {
             .unwrap_or((start, 0));
         println!(
             "full run into {:<10}: {:>7.0} records/s ({} records in {:.1} s); contacts phase {:>7.0} contacts/s; {} requests, {:.2} per 100 records, {} x 429",
-            db.label,
+            db.label(),
             s.counters.fetched as f64 / s.seconds,
             s.counters.fetched,
             s.seconds,
@@ -118,12 +116,12 @@ async fn full_runs(contacts: u64, deals: u64) {
             per_100(&s),
             s.rate_limited
         );
-        if db.label == "SQLite" {
+        if db.label() == "SQLite" {
             sim.run_changes(1_000).await;
             let s = run(&rec, Mode::Incremental, &phases).await;
             println!(
                 "incremental run after 1000 changes into {}: {} requests, {} records read, {} changed, {:.1} s",
-                db.label, s.counters.api_requests, s.counters.fetched, s.counters.changed, s.seconds
+                db.label(), s.counters.api_requests, s.counters.fetched, s.counters.changed, s.seconds
             );
         }
     }
@@ -139,7 +137,7 @@ async fn limited(contacts: u64, deals: u64, rate: f64) {
     })
     .await
     .expect("simulator");
-    let db = BenchDb::sqlite();
+    let db = bench::sqlite();
     let pool = db.open().await;
     let rec = Reconciler::with_client(pool, client(&sim, rate), Metrics::new().into());
     let s = run(&rec, Mode::Full, &Phases::default()).await;
@@ -158,7 +156,7 @@ async fn limited(contacts: u64, deals: u64, rate: f64) {
 
 #[tokio::main]
 async fn main() {
-    support::load::child().await;
+    acmirror_sim::harness::load::child().await;
     full_runs(arg("--contacts", 200_000), arg("--deals", 50_000)).await;
     if !flag("--skip-limited") {
         let (c, d) = (arg("--small-contacts", 10_000), arg("--small-deals", 2_000));

@@ -6,18 +6,16 @@
 //! `cargo bench --bench retention -- [--rows 10000000] [--seconds 20] [--rate 1000]
 //!  [--connections 64] [--postgres]`
 
-mod support;
-
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use acmirror::app::{Daemon, Plugins};
-use acmirror::config::{Settings, SettingsArgs};
+use acmirror::config::Settings;
 use acmirror::db::schema::webhook_events as we;
 use acmirror::db::{DbConn, Pool};
+use acmirror_sim::harness::bench::{self, arg, flag, heading};
+use acmirror_sim::harness::load::{self, Load, LoadReport};
+use acmirror_sim::harness::{with_conn, TestDb, SECRET, WORKERS};
 use diesel::prelude::*;
-use support::load::{self, Load, LoadReport};
-use support::{arg, flag, heading, pg_base, with_conn, BenchDb, SECRET, WORKERS};
 
 /// Rows inserted per statement while filling.
 const FILL_CHUNK: i64 = 250_000;
@@ -70,16 +68,8 @@ async fn fill(pool: &Pool, rows: i64) {
     }
 }
 
-fn settings(db: &BenchDb, retention_days: &str) -> Settings {
-    let env: HashMap<&str, String> = HashMap::from([
-        ("ACMIRROR_DATABASE_URL", db.url.clone()),
-        ("ACMIRROR_LISTEN", "127.0.0.1:0".to_owned()),
-        ("ACMIRROR_WEBHOOK_SECRET", SECRET.to_owned()),
-        ("ACMIRROR_RECONCILE_CRON", String::new()),
-        ("ACMIRROR_FULL_SYNC_CRON", String::new()),
-        ("ACMIRROR_RETENTION_DAYS", retention_days.to_owned()),
-    ]);
-    Settings::load(&SettingsArgs::default(), &|k| env.get(k).cloned()).expect("valid settings")
+fn settings(db: &TestDb, retention_days: &str) -> Settings {
+    db.settings(&[("ACMIRROR_RETENTION_DAYS", retention_days)])
 }
 
 async fn count(pool: &Pool) -> i64 {
@@ -88,7 +78,7 @@ async fn count(pool: &Pool) -> i64 {
 
 /// Runs the paced load against a daemon with the given retention; returns the report and
 /// how many rows the table lost meanwhile (rows deleted − deliveries stored).
-async fn measure(db: &BenchDb, pool: &Pool, retention_days: &str, run: u64) -> (LoadReport, i64) {
+async fn measure(db: &TestDb, pool: &Pool, retention_days: &str, run: u64) -> (LoadReport, i64) {
     let before = count(pool).await;
     let s = settings(db, retention_days);
     let daemon = Daemon::start(
@@ -117,16 +107,16 @@ async fn measure(db: &BenchDb, pool: &Pool, retention_days: &str, run: u64) -> (
 
 #[tokio::main]
 async fn main() {
-    support::load::child().await;
+    load::child().await;
     let rows: i64 = arg("--rows", 10_000_000);
     let db = if flag("--postgres") {
-        BenchDb::postgres(&pg_base().expect("ACMIRROR_BENCH_PG is set"))
+        bench::postgres()
     } else {
-        BenchDb::sqlite()
+        bench::sqlite()
     };
     heading(&format!(
         "Intake while pruning, {}: {rows} old applied deliveries, {} req/s paced over {} connections, {} s per run",
-        db.label,
+        db.label(),
         arg("--rate", 1000.0),
         arg("--connections", 64),
         arg("--seconds", 20)

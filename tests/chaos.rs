@@ -3,15 +3,13 @@
 //! mirror identical to the truth, and every delivery that got a 200 is stored. On PostgreSQL
 //! two replicas share the database and both receive every delivery.
 
-mod common;
-
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use acmirror::fake_ac::{FakeAc, FakeAcConfig, Realism, WebhookFaults};
 use acmirror::reconcile::{LogProgress, Mode, Reconciler, RunRequest, Trigger};
-use common::{sim_client, TestDb, ADMIN_TOKEN, SECRET};
+use acmirror_sim::fake_ac::{FakeAc, FakeAcConfig, Realism, WebhookFaults};
+use acmirror_sim::harness::{sim_client, TestDb, ADMIN_TOKEN, SECRET};
 use diesel::prelude::*;
 
 fn free_port() -> u16 {
@@ -118,7 +116,7 @@ impl Drop for Replica {
     }
 }
 
-async fn register(sim: &acmirror::fake_ac::FakeAcHandle, url: &str) {
+async fn register(sim: &acmirror_sim::fake_ac::FakeAcHandle, url: &str) {
     let client = reqwest::Client::new();
     let events: serde_json::Value = client
         .get(format!("{}/webhook/events", sim.api_url()))
@@ -145,7 +143,7 @@ async fn register(sim: &acmirror::fake_ac::FakeAcHandle, url: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_replicas_lose_nothing_acknowledged_and_reconciliation_converges() {
-    let db = TestDb::new();
+    let db = TestDb::fresh();
     let replicas_wanted = if db.is_postgres() { 2 } else { 1 };
     let sim = FakeAc::start(FakeAcConfig {
         seed: 99,
@@ -292,11 +290,11 @@ async fn killed_replicas_lose_nothing_acknowledged_and_reconciliation_converges(
     assert!(fresh, "a fresh full run completes");
     let truth = sim.truth();
     let mirror = tokio::task::spawn_blocking(move || {
-        acmirror::verify::mirror_snapshot(&mut pool.get().expect("conn")).expect("snapshot")
+        acmirror_sim::verify::mirror_snapshot(&mut pool.get().expect("conn")).expect("snapshot")
     })
     .await
     .expect("no panic");
-    let differences = acmirror::truth::diff(&mirror, &truth);
+    let differences = acmirror_sim::truth::diff(&mirror, &truth);
     let figures = format!(
         "chaos: backend={} replicas={} changes={} deliveries_sent={} lost_by_sender={} failed_while_down={} kills={} acknowledged={} stored={} differences_at_end={}",
         if db.is_postgres() { "postgres" } else { "sqlite" },

@@ -1,13 +1,12 @@
 //! The command line: one file per subcommand.
 
-pub mod demo;
 pub mod events;
-pub mod fake_ac;
 pub mod migrate;
 pub mod register_webhook;
 pub mod replay;
 pub mod resync;
 pub mod serve;
+pub mod simulator;
 pub mod status;
 mod table;
 
@@ -33,10 +32,13 @@ pub enum Command {
     Migrate(migrate::MigrateArgs),
     /// Run one reconciliation against the API now and print a summary
     Resync(resync::ResyncArgs),
-    /// Run the built-in ActiveCampaign simulator (API v3 subset and webhook sender)
-    FakeAc(fake_ac::FakeAcCommand),
-    /// The whole loop on one machine with no account: lossy webhooks, then reconciliation
-    Demo(demo::DemoArgs),
+    /// Run the ActiveCampaign simulator (API v3 subset and webhook sender): `acmirror-sim fake-ac`
+    #[command(disable_help_flag = true)]
+    FakeAc(simulator::Handover),
+    /// The whole loop on one machine with no account, lossy webhooks then reconciliation:
+    /// `acmirror-sim demo`
+    #[command(disable_help_flag = true)]
+    Demo(simulator::Handover),
     /// Counts, last webhook received, pending and failed deliveries, recent reconciliation runs
     Status(status::StatusArgs),
     /// List stored webhook deliveries, newest first
@@ -96,8 +98,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Serve(args) => serve::run(args),
         Command::Migrate(args) => migrate::run(args),
         Command::Resync(args) => resync::run(args),
-        Command::FakeAc(args) => fake_ac::run(args),
-        Command::Demo(args) => demo::run(args),
+        Command::FakeAc(args) => simulator::hand_over("fake-ac", args),
+        Command::Demo(args) => simulator::hand_over("demo", args),
         Command::Status(args) => status::run(args),
         Command::Events(args) => events::run(args),
         Command::Replay(args) => replay::run(args),

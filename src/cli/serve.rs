@@ -80,7 +80,8 @@ fn announce(settings: &crate::config::Settings, daemon: &Daemon) {
     tracing::info!(listen = %daemon.addr, "serving");
 }
 
-pub(crate) async fn wait_for_signal() -> anyhow::Result<()> {
+/// Resolves on SIGINT or SIGTERM.
+pub async fn wait_for_signal() -> anyhow::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).context("Failed to watch SIGTERM")?;
     tokio::select! {

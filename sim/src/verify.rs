@@ -1,0 +1,210 @@
+//! Renders the mirror as a [`Snapshot`], to compare it with the truth (the simulator's state).
+
+use std::collections::BTreeMap;
+
+use diesel::prelude::*;
+
+use crate::truth::{
+    norm, ContactTruth, DealTruth, FieldTruth, NoteTruth, Snapshot, StageTruth, TaskTruth,
+};
+use acmirror::db::schema::{
+    contact_field_values as cfv, contact_lists as cl, contact_tag_states as cts, contacts,
+    deal_notes as dn, deal_tasks as dt, deals, fields, lists, pipelines, stages, tags,
+};
+use acmirror::db::DbConn;
+
+/// Reads the live rows of the mirror.
+pub fn mirror_snapshot(conn: &mut DbConn) -> QueryResult<Snapshot> {
+    let mut snap = Snapshot::default();
+    type ContactRow = (
+        i64,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
+    let rows: Vec<ContactRow> = contacts::table
+        .filter(contacts::deleted_at.is_null())
+        .select((
+            contacts::id,
+            contacts::email,
+            contacts::first_name,
+            contacts::last_name,
+            contacts::phone,
+        ))
+        .load(conn)?;
+    for (id, email, first_name, last_name, phone) in rows {
+        let c = ContactTruth {
+            email: norm(email),
+            first_name: norm(first_name),
+            last_name: norm(last_name),
+            phone: norm(phone),
+            ..Default::default()
+        };
+        snap.contacts.insert(id, c);
+    }
+    let pairs: Vec<(i64, String)> = cts::table
+        .filter(cts::present.eq(true))
+        .select((cts::contact_id, cts::tag))
+        .load(conn)?;
+    for (id, tag) in pairs {
+        if let Some(c) = snap.contacts.get_mut(&id) {
+            c.tags.insert(tag);
+        }
+    }
+    let values: Vec<(i64, i64, String)> = cfv::table
+        .select((cfv::contact_id, cfv::field_id, cfv::value))
+        .load(conn)?;
+    for (id, field, value) in values.into_iter().filter(|(_, _, v)| !v.is_empty()) {
+        if let Some(c) = snap.contacts.get_mut(&id) {
+            c.field_values.insert(field, value);
+        }
+    }
+    let memberships: Vec<(i64, i64, i32)> = cl::table
+        .select((cl::contact_id, cl::list_id, cl::status))
+        .load(conn)?;
+    for (id, list, status) in memberships {
+        if let Some(c) = snap.contacts.get_mut(&id) {
+            c.lists.insert(list, status);
+        }
+    }
+    type DealRow = (
+        i64,
+        Option<String>,
+        Option<i64>,
+        Option<String>,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+        Option<i32>,
+    );
+    let rows: Vec<DealRow> = deals::table
+        .filter(deals::deleted_at.is_null())
+        .select((
+            deals::id,
+            deals::title,
+            deals::value_cents,
+            deals::currency,
+            deals::pipeline_id,
+            deals::stage_id,
+            deals::owner_id,
+            deals::contact_id,
+            deals::status,
+        ))
+        .load(conn)?;
+    for (id, title, value_cents, currency, pipeline_id, stage_id, owner_id, contact_id, status) in
+        rows
+    {
+        snap.deals.insert(
+            id,
+            DealTruth {
+                title,
+                value_cents,
+                currency,
+                pipeline_id,
+                stage_id,
+                owner_id,
+                contact_id,
+                status,
+            },
+        );
+    }
+    let tag_rows: Vec<(String, Option<i64>)> =
+        tags::table.select((tags::name, tags::id)).load(conn)?;
+    snap.tags = tag_rows
+        .into_iter()
+        .filter_map(|(n, id)| Some((n, id?)))
+        .collect();
+    snap.lists = lists::table
+        .select((lists::id, lists::name))
+        .load::<(i64, String)>(conn)?
+        .into_iter()
+        .collect();
+    snap.pipelines = pipelines::table
+        .select((pipelines::id, pipelines::title))
+        .load::<(i64, String)>(conn)?
+        .into_iter()
+        .collect();
+    let stage_rows: Vec<(i64, Option<i64>, String)> = stages::table
+        .select((stages::id, stages::pipeline_id, stages::title))
+        .load(conn)?;
+    snap.stages = stage_rows
+        .into_iter()
+        .map(|(id, pipeline_id, title)| (id, StageTruth { pipeline_id, title }))
+        .collect::<BTreeMap<_, _>>();
+    let field_rows: Vec<(i64, String, Option<String>, Option<String>)> = fields::table
+        .select((
+            fields::id,
+            fields::title,
+            fields::perstag,
+            fields::field_type,
+        ))
+        .load(conn)?;
+    snap.fields = field_rows
+        .into_iter()
+        .map(|(id, title, perstag, field_type)| {
+            (
+                id,
+                FieldTruth {
+                    title,
+                    perstag,
+                    field_type,
+                },
+            )
+        })
+        .collect();
+    notes_and_tasks(conn, &mut snap)?;
+    Ok(snap)
+}
+
+/// Live deal notes, contact notes and deal tasks.
+fn notes_and_tasks(conn: &mut DbConn, snap: &mut Snapshot) -> QueryResult<()> {
+    let notes: Vec<(i64, i64, String)> = dn::table
+        .filter(dn::deleted_at.is_null())
+        .select((dn::id, dn::deal_id, dn::note))
+        .load(conn)?;
+    snap.deal_notes = notes
+        .into_iter()
+        .map(|(id, deal_id, note)| (id, NoteTruth { deal_id, note }))
+        .collect();
+    snap.contact_notes = acmirror::mirror::notes::contact_note_texts(conn)?
+        .into_iter()
+        .collect();
+    type TaskRow = (
+        i64,
+        i64,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<chrono::NaiveDateTime>,
+        Option<chrono::NaiveDateTime>,
+    );
+    let tasks: Vec<TaskRow> = dt::table
+        .filter(dt::deleted_at.is_null())
+        .select((
+            dt::id,
+            dt::deal_id,
+            dt::task_type,
+            dt::title,
+            dt::note,
+            dt::due_at,
+            dt::done_at,
+        ))
+        .load(conn)?;
+    snap.deal_tasks = tasks
+        .into_iter()
+        .map(|(id, deal_id, task_type, title, note, due, done)| {
+            let truth = TaskTruth {
+                deal_id,
+                task_type: norm(task_type),
+                title: norm(title),
+                note: norm(note),
+                due: due.map(|d| d.and_utc().timestamp()),
+                done: done.is_some(),
+            };
+            (id, truth)
+        })
+        .collect();
+    Ok(())
+}

@@ -1,0 +1,9 @@
+//! Webhooks from the socket to the mirror: intake, the apply worker, hostile traffic,
+//! retention. Every test runs on the backend under test (SQLite, or PostgreSQL when
+//! `ACMIRROR_TEST_DATABASE_URL` is set).
+
+mod apply_batch;
+mod exhaustion;
+mod hardening;
+mod receive;
+mod retention;
