@@ -27,7 +27,7 @@ async fn fill_backlog(pool: &Pool, n: u64) {
     let pool = pool.clone();
     tokio::task::spawn_blocking(move || {
         let mut conn = pool.get().expect("connection");
-        let now = acmirror::mirror::now();
+        let now = acmirror::time::now();
         for start in (0..n).step_by(5_000) {
             let end = (start + 5_000).min(n);
             write_tx(&mut conn, |c| {

@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use acmirror::app::{Daemon, Plugins};
+use acmirror::app::Daemon;
 use acmirror::config::Settings;
 use acmirror::db::schema::webhook_events as we;
 use acmirror::db::{DbConn, Pool};
@@ -81,15 +81,9 @@ async fn count(pool: &Pool) -> i64 {
 async fn measure(db: &TestDb, pool: &Pool, retention_days: &str, run: u64) -> (LoadReport, i64) {
     let before = count(pool).await;
     let s = settings(db, retention_days);
-    let daemon = Daemon::start(
-        &s,
-        pool.clone(),
-        Default::default(),
-        Plugins::default(),
-        WORKERS,
-    )
-    .await
-    .expect("daemon starts");
+    let daemon = Daemon::start(&s, pool.clone(), Default::default(), WORKERS)
+        .await
+        .expect("daemon starts");
     let url = format!("http://{}/webhooks/activecampaign/{SECRET}", daemon.addr);
     let report = load::run(Load {
         url,

@@ -11,4 +11,5 @@ pub mod metrics;
 pub mod mirror;
 pub mod ops;
 pub mod reconcile;
+pub mod time;
 pub mod webhook;

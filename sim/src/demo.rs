@@ -9,7 +9,7 @@ use anyhow::Context;
 
 use crate::fake_ac::{FakeAc, FakeAcConfig, FakeAcHandle, WebhookFaults};
 use crate::truth::diff;
-use acmirror::app::{open_database, Daemon, Plugins};
+use acmirror::app::{open_database, Daemon};
 use acmirror::config::{Settings, SettingsArgs};
 use acmirror::metrics::Metrics;
 use acmirror::reconcile::{LogProgress, Mode, Reconciler, RunRequest, RunSummary, Trigger};
@@ -85,37 +85,36 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("acmirror-demo-{}", std::process::id()));
     std::fs::create_dir_all(&dir).with_context(|| format!("Failed to create {}", dir.display()))?;
     let db = dir.join("mirror.db");
-    let settings = demo_settings(&db)?;
+    let sim = FakeAc::start(FakeAcConfig {
+        contacts: 1_000,
+        deals: 200,
+        rate_limit: 5,
+        ..FakeAcConfig::default()
+    })
+    .await?;
+    let mut settings = demo_settings(&db)?;
+    settings.api = Some(acmirror::config::ApiSettings {
+        url: sim.base_url(),
+        token: sim.api_token().to_owned().into(),
+        rate_limit: 4.0,
+    });
     let (pool, _) = open_database(&settings).await?;
     let metrics = Arc::new(Metrics::new());
-    let daemon = Daemon::start(
-        &settings,
-        pool.clone(),
-        metrics.clone(),
-        Plugins::default(),
-        2,
-    )
-    .await?;
+    let daemon = Daemon::start(&settings, pool, metrics.clone(), 2).await?;
+    let rec = daemon
+        .reconciler()
+        .context("the daemon reconciles against the simulator")?;
+    sim.set_webhook_target(Some(format!(
+        "http://{}{}",
+        daemon.addr,
+        daemon.webhook_path()
+    )));
     let faults = WebhookFaults {
         drop: args.drop,
         duplicate: 0.05,
         reorder: 0.10,
         ..WebhookFaults::default()
     };
-    let sim = FakeAc::start(FakeAcConfig {
-        contacts: 1_000,
-        deals: 200,
-        rate_limit: 5,
-        webhook_target: Some(format!("http://{}{}", daemon.addr, daemon.webhook_path())),
-        ..FakeAcConfig::default()
-    })
-    .await?;
-    let api = acmirror::config::ApiSettings {
-        url: sim.base_url(),
-        token: sim.api_token().to_owned().into(),
-        rate_limit: 4.0,
-    };
-    let rec = Reconciler::new(pool.clone(), &api, metrics.clone())?;
 
     println!(
         "acmirror demo: a simulated ActiveCampaign account ({}) and a mirror on {}",
@@ -123,7 +122,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         db.display()
     );
     println!("1. The first full reconciliation loads the account (1,000 contacts, 200 deals) within the 5 requests/s limit:");
-    reconcile(&rec, Mode::Full).await?;
+    reconcile(rec, Mode::Full).await?;
 
     println!(
         "2. {} s of account activity; {:.0}% of webhooks are lost, 5% duplicated, 10% reordered:",
@@ -149,8 +148,8 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let before = differences(&sim, &daemon).await?;
 
     println!("3. Reconciliation repairs what the webhooks missed:");
-    let inc = reconcile(&rec, Mode::Incremental).await?;
-    let full = reconcile(&rec, Mode::Full).await?;
+    let inc = reconcile(rec, Mode::Incremental).await?;
+    let full = reconcile(rec, Mode::Full).await?;
     let after = differences(&sim, &daemon).await?;
     let s = sim.stats();
     println!();

@@ -116,7 +116,7 @@ impl ApiClient {
         offset: u64,
         updated_after: Option<DateTime<Utc>>,
     ) -> Result<DealsPage, ApiError> {
-        let second = decode::format_filter_time(at);
+        let second = crate::time::format_filter_time(at);
         let call = Call::get("deals")
             .param("filters[created_after]", &second)
             .param("filters[created_before]", &second)

@@ -6,9 +6,8 @@
 //! failing a whole page.
 
 use chrono::{DateTime, Utc};
-use chrono_tz::America::Chicago;
 
-use super::time;
+use crate::time;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
@@ -107,7 +106,7 @@ pub(crate) fn text_list<'de, D: Deserializer<'de>>(de: D) -> Result<Vec<String>,
     })
 }
 
-/// A timestamp in any of the API's styles (see [`super::time`]); an unreadable one is logged
+/// A timestamp in any of the API's styles (see [`crate::time`]); an unreadable one is logged
 /// and treated as absent, so that one odd value does not fail a page.
 pub(crate) fn timestamp<'de, D: Deserializer<'de>>(
     de: D,
@@ -119,25 +118,6 @@ pub(crate) fn timestamp<'de, D: Deserializer<'de>>(
         }),
         _ => None,
     })
-}
-
-/// Parses a timestamp in any of ActiveCampaign's styles (see [`super::time`]); `None` for
-/// blank, zero and unreadable values.
-pub fn parse_timestamp(raw: &str) -> Option<DateTime<Utc>> {
-    time::parse(raw).ok().flatten()
-}
-
-/// Formats a `filters[updated_after]` / `filters[created_after]` value.
-///
-/// The parameter is documented as a `date` and its handling of time and zone is unverified.
-/// ISO-8601 in America/Chicago with an explicit offset is right under every plausible server
-/// behaviour: an offset-aware parser gets the exact instant, a parser that drops the offset
-/// compares against the account's Chicago wall clock, and one that keeps only the date gets
-/// the Chicago date, which is never later than the UTC date. Callers add their own overlap.
-pub fn format_filter_time(t: DateTime<Utc>) -> String {
-    t.with_timezone(&Chicago)
-        .format("%Y-%m-%dT%H:%M:%S%:z")
-        .to_string()
 }
 
 #[cfg(test)]
@@ -210,44 +190,10 @@ mod tests {
     }
 
     #[test]
-    fn iso_timestamps_keep_their_offset() {
-        assert_eq!(
-            parse_timestamp("2026-05-28T03:05:54-05:00"),
-            utc("2026-05-28T08:05:54Z")
-        );
-        assert_eq!(
-            parse_timestamp("2016-01-01T12:00:00-00:00"),
-            utc("2016-01-01T12:00:00Z")
-        );
-        assert_eq!(
-            parse_timestamp("2017-01-20T09:28:02-0600"),
-            utc("2017-01-20T15:28:02Z")
-        );
-    }
-
-    #[test]
-    fn zoneless_timestamps_are_chicago_wall_time() {
-        // Summer: CDT, UTC-5. Winter: CST, UTC-6.
-        assert_eq!(
-            parse_timestamp("2026-05-28 03:05:54"),
-            utc("2026-05-28T08:05:54Z")
-        );
-        assert_eq!(
-            parse_timestamp("2019-11-22 14:15:37"),
-            utc("2019-11-22T20:15:37Z")
-        );
-        assert_eq!(parse_timestamp("2020-05-19"), utc("2020-05-19T05:00:00Z"));
-        // Spring-forward gap: 02:30 did not exist that night.
-        assert_eq!(
-            parse_timestamp("2024-03-10 02:30:00"),
-            utc("2024-03-10T08:30:00Z")
-        );
-    }
-
-    #[test]
     fn zero_empty_null_and_garbage_dates_are_none() {
         for raw in ["0000-00-00", "0000-00-00 00:00:00", "", "  ", "soon"] {
-            assert_eq!(parse_timestamp(raw), None, "{raw:?}");
+            let text = format!(r#"{{"id":1,"at":"{raw}"}}"#);
+            assert_eq!(probe(&text).at, None, "{raw:?}");
         }
         assert_eq!(probe(r#"{"id":1,"at":null}"#).at, None);
         assert_eq!(probe(r#"{"id":1,"at":"0000-00-00 00:00:00"}"#).at, None);
@@ -255,14 +201,5 @@ mod tests {
             probe(r#"{"id":1,"at":"2026-05-28T05:07:18-05:00"}"#).at,
             utc("2026-05-28T10:07:18Z")
         );
-    }
-
-    #[test]
-    fn filter_times_are_chicago_iso_with_offset() {
-        let t = utc("2026-05-28T08:05:54Z").expect("literal");
-        assert_eq!(format_filter_time(t), "2026-05-28T03:05:54-05:00");
-        let winter = utc("2026-01-02T03:00:00Z").expect("literal");
-        assert_eq!(format_filter_time(winter), "2026-01-01T21:00:00-06:00");
-        assert_eq!(parse_timestamp(&format_filter_time(t)), Some(t));
     }
 }

@@ -17,7 +17,7 @@
 mod client;
 mod contacts;
 mod deals;
-mod decode;
+pub(crate) mod decode;
 mod dimensions;
 mod error;
 mod notes;
@@ -28,7 +28,6 @@ mod retry;
 mod stats;
 mod tag_feed;
 mod throttle;
-pub mod time;
 mod upstream_clock;
 mod webhooks;
 
@@ -38,7 +37,6 @@ mod tests;
 pub use client::{normalize_base_url, ApiClient, ClientConfig, DEFAULT_RATE_LIMIT};
 pub use contacts::{Contact, ContactTag, ContactsPage, FieldValue, ListMembership};
 pub use deals::{Deal, DealsPage};
-pub use decode::{format_filter_time, parse_timestamp};
 pub use dimensions::{Field, List, Pipeline, Pipelines, Stage, Tag};
 pub use error::ApiError;
 pub use notes::{DealTask, Note, TaskType};

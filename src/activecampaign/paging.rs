@@ -32,7 +32,7 @@ impl Call {
     /// Adds `filters[updated_after]` when a time is given.
     pub(crate) fn updated_after(self, since: Option<DateTime<Utc>>) -> Self {
         match since {
-            Some(t) => self.param("filters[updated_after]", decode::format_filter_time(t)),
+            Some(t) => self.param("filters[updated_after]", crate::time::format_filter_time(t)),
             None => self,
         }
     }

@@ -4,11 +4,9 @@ use anyhow::Context;
 
 use std::sync::Arc;
 
-use crate::app::{open_database, Daemon, Plugins};
+use crate::app::{open_database, Daemon};
 use crate::config::SettingsArgs;
 use crate::metrics::Metrics;
-use crate::reconcile::service::{spawn_schedules, AdminOps};
-use crate::reconcile::Reconciler;
 
 use super::{load_settings, CliError};
 
@@ -31,16 +29,7 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
         let (pool, applied) = open_database(&settings).await?;
         tracing::info!(database = %settings.database.redacted(), migrations_applied = applied.len(), "database ready");
         let workers = args.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-        let metrics = Arc::new(Metrics::new());
-        let rec = match &settings.api {
-            Some(api) => Some(Reconciler::new(pool.clone(), api, metrics.clone())?),
-            None => None,
-        };
-        let plugins = Plugins { admin: Some(AdminOps::new(pool.clone(), settings.clone(), rec.clone())) };
-        let mut daemon = Daemon::start(&settings, pool, metrics, plugins, workers).await?;
-        if let Some(rec) = &rec {
-            spawn_schedules(&mut daemon, rec, &settings);
-        }
+        let daemon = Daemon::start(&settings, pool, Arc::new(Metrics::new()), workers).await?;
         announce(&settings, &daemon);
         wait_for_signal().await?;
         tracing::info!("shutting down: no new deliveries, finishing in-flight work");

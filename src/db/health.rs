@@ -27,7 +27,7 @@ const PROBE_KEY: &str = "write_probe";
 /// One upsert that only succeeds when the database accepts a durable write, and a check that
 /// the schema is current.
 pub fn probe_write(conn: &mut DbConn) -> anyhow::Result<()> {
-    let now = crate::mirror::now().and_utc().to_rfc3339();
+    let now = crate::time::now().and_utc().to_rfc3339();
     write_tx(conn, |c| {
         with_backend!(&mut *c, |c| diesel::insert_into(m::acmirror_meta)
             .values((m::key.eq(PROBE_KEY), m::value.eq(&now)))

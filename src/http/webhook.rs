@@ -79,7 +79,7 @@ pub async fn receive(
 }
 
 async fn store(body: super::body::Body, state: web::Data<AppState>) -> HttpResponse {
-    let received_at = crate::mirror::now();
+    let received_at = crate::time::now();
     // The body's share of the memory budget is held until the delivery is stored.
     let (bytes, _held) = body.into_parts();
     let delivery = NewDelivery::from_body(bytes, received_at);

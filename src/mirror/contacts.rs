@@ -4,10 +4,10 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 
-use super::SourceTime;
 use crate::db::bulk::{Upsert, Val};
 use crate::db::schema::contacts;
 use crate::db::DbConn;
+use crate::time::SourceTime;
 
 /// A contact's scalar fields as of `source_time`.
 #[derive(Debug, Clone, PartialEq, Eq)]

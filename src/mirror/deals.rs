@@ -4,10 +4,11 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 
-use super::{newest_per_key, SourceTime};
+use super::newest_per_key;
 use crate::db::bulk::{Upsert, Val};
 use crate::db::schema::deals;
 use crate::db::DbConn;
+use crate::time::SourceTime;
 
 /// A deal as of `source_time`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

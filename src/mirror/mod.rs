@@ -15,11 +15,6 @@ pub mod tag_additions;
 pub mod tags;
 pub mod values;
 
-use chrono::NaiveDateTime;
-
-/// The time a piece of state became true upstream, in UTC.
-pub type SourceTime = NaiveDateTime;
-
 /// The full-pass bookkeeping that contacts and deals share (both tables have `id`, `seen_run`,
 /// `synced_at`, `updated_at` and `deleted_at`): seen marks, deletion candidates, live counts and
 /// deletion marks. Expanded once per table so that each module exports the same functions.
@@ -123,7 +118,7 @@ pub(crate) const CHUNK: usize = 400;
 pub fn newest_per_key<T, K>(
     items: impl IntoIterator<Item = T>,
     key: impl Fn(&T) -> K,
-    time: impl Fn(&T) -> SourceTime,
+    time: impl Fn(&T) -> crate::time::SourceTime,
 ) -> Vec<T>
 where
     K: Ord + std::hash::Hash,
@@ -140,11 +135,6 @@ where
     let mut out: Vec<T> = newest.into_values().collect();
     out.sort_unstable_by_key(|t| key(t));
     out
-}
-
-/// The current time as the mirror records it (`synced_at`).
-pub fn now() -> NaiveDateTime {
-    chrono::Utc::now().naive_utc()
 }
 
 /// `ON CONFLICT … DO UPDATE … WHERE`: diesel exposes the `WHERE` of an upsert through

@@ -16,10 +16,11 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 
-use super::{OnlyIf, SourceTime};
+use super::OnlyIf;
 use crate::db::schema::{contact_notes as cn, deal_notes as dn, deal_tasks as dt};
 use crate::db::with_backend;
 use crate::db::DbConn;
+use crate::time::SourceTime;
 
 /// How far apart a webhook's `date_time` and the API's `cdate` of the same contact note may be.
 /// Both come from ActiveCampaign's clock and agree to the second in captured traffic (a

@@ -12,10 +12,10 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 
 use super::tags::ensure_names;
-use super::SourceTime;
 use crate::db::bulk::{Upsert, Val};
 use crate::db::schema::{contact_tag_states as cts, contacts, tags};
 use crate::db::DbConn;
+use crate::time::SourceTime;
 
 /// Tag names by ActiveCampaign tag id, for the ids the mirror knows.
 pub fn names_by_id(conn: &mut DbConn, ids: &[i64]) -> QueryResult<HashMap<i64, String>> {

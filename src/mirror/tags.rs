@@ -6,10 +6,11 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use diesel::prelude::*;
 
-use super::{SourceTime, CHUNK};
+use super::CHUNK;
 use crate::db::bulk::{Upsert, Val};
 use crate::db::schema::{contact_tag_states as cts, contacts, tags};
 use crate::db::DbConn;
+use crate::time::SourceTime;
 
 /// Longest run of `", "`-separated parts tried as one tag name.
 const MAX_PARTS_PER_NAME: usize = 6;
@@ -249,7 +250,7 @@ pub fn write(conn: &mut DbConn, writes: &[TagWrite]) -> QueryResult<usize> {
     // chunk whatever the times.
     let mut bumped: Vec<(i64, SourceTime)> = bumped.into_iter().collect();
     bumped.sort_unstable();
-    let now = super::now();
+    let now = crate::time::now();
     let rows: Vec<Vec<Val<'_>>> = bumped
         .iter()
         .map(|(id, at)| vec![Val::I64(*id), Val::Ts(*at), Val::Ts(now)])

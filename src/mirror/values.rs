@@ -4,10 +4,11 @@ use std::collections::{BTreeMap, HashMap};
 
 use diesel::prelude::*;
 
-use super::{newest_per_key, SourceTime};
+use super::newest_per_key;
 use crate::db::bulk::{Upsert, Val};
 use crate::db::schema::{contact_field_values as cfv, contact_lists as cl};
 use crate::db::DbConn;
+use crate::time::SourceTime;
 
 /// Writes `(contact, other key, value, as of)` rows given in arrival order, repeats allowed, into
 /// a table keyed by `(contact_id, key)` with a `value` column versioned by `updated_at`: of

@@ -7,7 +7,8 @@ use chrono::NaiveDateTime;
 
 use super::{pages, Only, Reconciler, RunRequest};
 use crate::db::{blocking, write_tx_retrying};
-use crate::mirror::{contacts, deals, now};
+use crate::mirror::{contacts, deals};
+use crate::time::now;
 
 /// A full run may mark at most this share of a table deleted without `--allow-mass-delete`…
 const MASS_DELETE_SHARE: f64 = 0.10;

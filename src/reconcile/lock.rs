@@ -14,7 +14,8 @@ use diesel::sql_types::Bool;
 use crate::db::schema::leases;
 use crate::db::with_backend;
 use crate::db::{DbConn, Pool, PooledConn};
-use crate::mirror::{now, OnlyIf};
+use crate::mirror::OnlyIf;
+use crate::time::now;
 
 /// How long a SQLite lease lasts without renewal.
 pub const LEASE: Duration = Duration::from_secs(20);

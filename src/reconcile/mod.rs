@@ -18,7 +18,6 @@ mod passes;
 mod request;
 pub mod runs;
 pub mod schedule;
-pub mod service;
 mod tag_feed;
 mod ties;
 
@@ -34,7 +33,7 @@ use crate::activecampaign::{ApiClient, ClientConfig, StatsSnapshot};
 use crate::config::ApiSettings;
 use crate::db::{blocking, Pool};
 use crate::metrics::Metrics;
-use crate::mirror::now;
+use crate::time::now;
 use lock::RunLock;
 use runs::{Checkpoint, Counters, Phase};
 

@@ -20,7 +20,7 @@ use super::Reconciler;
 use crate::activecampaign::{DealTask, Note};
 use crate::db::{blocking, write_tx_retrying, DbConn};
 use crate::mirror::notes::{self, Done, Kind, NoteState, TaskState};
-use crate::mirror::now;
+use crate::time::now;
 
 /// Deletion candidates of one kind confirmed one by one up to this many.
 const CONFIRM_UP_TO: usize = 200;

@@ -10,7 +10,8 @@ use crate::activecampaign::{Contact, Deal};
 use crate::db::DbConn;
 use crate::mirror::contacts::{self, ContactState};
 use crate::mirror::deals::{self, DealState};
-use crate::mirror::{tags, values, SourceTime};
+use crate::mirror::{tags, values};
+use crate::time::SourceTime;
 
 fn utc(t: Option<DateTime<Utc>>) -> Option<NaiveDateTime> {
     t.map(|t| t.naive_utc())

@@ -11,7 +11,8 @@ use super::runs::{self, Counters, Phase};
 use super::{pages, Mode, Only, PreparedRun, Progress, OVERLAP};
 use crate::activecampaign::{ApiClient, ApiError, ContactsPage, PageSizer, StatsSnapshot};
 use crate::db::{blocking, statistics, write_tx_retrying, DbConn};
-use crate::mirror::{contacts, deals, now};
+use crate::mirror::{contacts, deals};
+use crate::time::now;
 
 /// Pages between two looks at the planner statistics of the tables a run fills (see
 /// [`statistics`]): 2,000 records.

@@ -6,9 +6,11 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::{runs, LogProgress, Mode, Reconciler, RunRequest, RunSummary, StartError, Trigger};
+use crate::config::Settings;
 use crate::db::blocking;
 
 fn log_summary(s: &RunSummary) {
@@ -109,7 +111,7 @@ pub async fn run(
 /// At start: a run left unfinished by a crash resumes now instead of at its next tick.
 pub async fn resume_interrupted(rec: Reconciler, shutdown: CancellationToken) {
     let pool = rec.pool.clone();
-    let now = crate::mirror::now();
+    let now = crate::time::now();
     let pending = blocking(&pool, move |conn| {
         for mode in [Mode::Full, Mode::Incremental] {
             if runs::find_resumable(conn, mode.as_str(), runs::WHOLE_ACCOUNT, now)?.is_some() {
@@ -136,6 +138,50 @@ pub async fn resume_interrupted(rec: Reconciler, shutdown: CancellationToken) {
             }
         }
     }
+}
+
+/// Starts what `serve` runs on its own: the resumption of an interrupted run, and each
+/// configured schedule (`ACMIRROR_RECONCILE_CRON`, `ACMIRROR_FULL_SYNC_CRON`). The tasks end
+/// when `shutdown` fires.
+pub fn spawn(
+    rec: &Reconciler,
+    settings: &Settings,
+    shutdown: &CancellationToken,
+) -> Vec<JoinHandle<()>> {
+    let mut tasks = vec![tokio::spawn(resume_interrupted(
+        rec.clone(),
+        shutdown.clone(),
+    ))];
+    for (cron, mode, name) in [
+        (
+            &settings.reconcile_cron,
+            Mode::Incremental,
+            "ACMIRROR_RECONCILE_CRON",
+        ),
+        (
+            &settings.full_sync_cron,
+            Mode::Full,
+            "ACMIRROR_FULL_SYNC_CRON",
+        ),
+    ] {
+        match cron {
+            Some(s) => {
+                tracing::info!(schedule = %s, mode = mode.as_str(), "reconciliation scheduled");
+                tasks.push(tokio::spawn(run(
+                    rec.clone(),
+                    s.clone(),
+                    mode,
+                    shutdown.clone(),
+                )));
+            }
+            None => tracing::info!(
+                setting = name,
+                mode = mode.as_str(),
+                "schedule disabled (empty)"
+            ),
+        }
+    }
+    tasks
 }
 
 #[cfg(test)]

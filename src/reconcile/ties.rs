@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use crate::activecampaign::{Deal, StatsSnapshot};
 
 use super::{pages, PreparedRun};
-use crate::mirror::now;
+use crate::time::now;
 
 /// Reads of one window allowed per page it holds: every read of a fully tied window returns
 /// a fresh random sample, so collecting all of it takes several reads (about 15 pages for a

@@ -14,7 +14,8 @@ use crate::mirror::deals::{self, DealState};
 use crate::mirror::dimensions::{self, Stage};
 use crate::mirror::notes::{self, Done, NoteState, TaskState};
 use crate::mirror::tags::{self, TagSource, TagWrite};
-use crate::mirror::{values, SourceTime};
+use crate::mirror::values;
+use crate::time::SourceTime;
 
 /// What applying did.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,7 +6,7 @@
 //! `deal[value]`, which has thousands separators).
 
 use super::decode::{FormBody, Node};
-use crate::mirror::SourceTime;
+use crate::time::SourceTime;
 
 /// Why a delivery could not be understood.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -149,13 +149,13 @@ fn short(s: &str) -> String {
 }
 
 /// Parses an ActiveCampaign time into UTC with the parser the API path uses
-/// ([`crate::activecampaign::time`]): offsets, zone-less America/Chicago wall time, fractional
+/// ([`crate::time`]): offsets, zone-less America/Chicago wall time, fractional
 /// seconds, bare dates. Empty and zero dates are none.
 pub fn time(field: &str, raw: Option<&str>) -> Result<Option<SourceTime>, ParseError> {
     let Some(raw) = raw else {
         return Ok(None);
     };
-    crate::activecampaign::time::parse(raw)
+    crate::time::parse(raw)
         .map(|t| t.map(|t| t.naive_utc()))
         .map_err(|e| err(field, e.to_string()))
 }
@@ -494,5 +494,107 @@ mod tests {
         let e = Delivery::parse(&decode(b"type=update&contact[id]=12abc").expect("decodes"))
             .expect_err("bad id");
         assert_eq!(e.field, "contact[id]");
+    }
+}
+
+/// Webhook deliveries and API records reach the mirror by two paths that must read one
+/// timestamp text as one instant.
+#[cfg(test)]
+mod both_paths {
+    use chrono::{DateTime, Duration, NaiveDate, Utc};
+    use chrono_tz::America::Chicago;
+
+    /// The API path: a record field decoded by the deserializer every API type uses.
+    fn api_path(raw: &str) -> Option<DateTime<Utc>> {
+        #[derive(serde::Deserialize)]
+        struct Probe {
+            #[serde(deserialize_with = "crate::activecampaign::decode::timestamp")]
+            at: Option<DateTime<Utc>>,
+        }
+        let json = serde_json::json!({ "at": raw }).to_string();
+        serde_json::from_str::<Probe>(&json)
+            .expect("a string always decodes")
+            .at
+    }
+
+    /// The webhook path: a delivery's time field.
+    fn webhook_path(raw: &str) -> Result<Option<DateTime<Utc>>, String> {
+        crate::webhook::event::time("date_time", Some(raw))
+            .map(|t| t.map(|t| t.and_utc()))
+            .map_err(|e| e.to_string())
+    }
+
+    fn assert_paths_agree(raw: &str) -> Result<Option<DateTime<Utc>>, TestCaseError> {
+        let webhook = webhook_path(raw);
+        let api = api_path(raw);
+        match &webhook {
+            Ok(t) => prop_assert_eq!(*t, api, "{:?}", raw),
+            Err(_) => prop_assert_eq!(api, None, "{:?}", raw),
+        }
+        Ok(webhook.ok().flatten())
+    }
+
+    use proptest::prelude::*;
+    use proptest::test_runner::TestCaseError;
+
+    /// Instants from 1990 to 2060, whole seconds or with a fraction.
+    fn instant() -> impl Strategy<Value = DateTime<Utc>> {
+        (
+            631_152_000i64..2_840_140_800,
+            prop_oneof![Just(0u32), 0u32..1_000_000_000],
+        )
+            .prop_map(|(s, n)| DateTime::from_timestamp(s, n).expect("in range"))
+    }
+
+    proptest! {
+        #[test]
+        fn both_paths_read_offset_times_exactly(t in instant(), offset_min in -720i32..=840, z in any::<bool>()) {
+            let zone = chrono::FixedOffset::east_opt(offset_min * 60).expect("in range");
+            let raw = if z && offset_min == 0 {
+                t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+            } else {
+                t.with_timezone(&zone).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
+            };
+            prop_assert_eq!(assert_paths_agree(&raw)?, Some(t));
+        }
+
+        #[test]
+        fn both_paths_read_chicago_wall_times_alike(t in instant(), sep in prop_oneof![Just(" "), Just("T")]) {
+            let wall = t.with_timezone(&Chicago);
+            let raw = format!("{}{sep}{}", wall.format("%Y-%m-%d"), wall.format("%H:%M:%S%.f"));
+            let read = assert_paths_agree(&raw)?.expect("a wall time is a time");
+            // The same wall time, and the instant itself or (in the autumn overlap) the earlier
+            // of the two.
+            prop_assert_eq!(read.with_timezone(&Chicago).naive_local(), wall.naive_local());
+            prop_assert!(read == t || read == t - Duration::hours(1), "{} read as {}", raw, read);
+        }
+
+        #[test]
+        fn both_paths_read_any_wall_text_alike(
+            day in 0i64..25_000, secs in 0u32..86_400, frac in prop_oneof![Just(String::new()), "\\.[0-9]{1,9}"],
+        ) {
+            // Every wall time of a day, including the ones a gap skips.
+            let date = NaiveDate::from_ymd_opt(1990, 1, 1).expect("valid") + Duration::days(day);
+            let naive = date.and_hms_opt(secs / 3600, secs / 60 % 60, secs % 60).expect("valid");
+            let raw = format!("{}{frac}", naive.format("%Y-%m-%d %H:%M:%S"));
+            let read = assert_paths_agree(&raw)?.expect("every wall time is read");
+            let wall_as_utc = naive.and_utc();
+            // Chicago is five or six hours behind UTC; a gap time lands within that too.
+            let behind = read.signed_duration_since(wall_as_utc).num_seconds();
+            prop_assert!((5 * 3600..=6 * 3600 + 1).contains(&behind), "{} read as {}", raw, read);
+        }
+
+        #[test]
+        fn both_paths_agree_on_arbitrary_text(raw in ".{0,40}") {
+            assert_paths_agree(&raw)?;
+        }
+
+        #[test]
+        fn both_paths_agree_on_dates_alone(day in 0i64..25_000) {
+            let date = NaiveDate::from_ymd_opt(1990, 1, 1).expect("valid") + Duration::days(day);
+            let raw = date.format("%Y-%m-%d").to_string();
+            let read = assert_paths_agree(&raw)?.expect("a date is a time");
+            prop_assert_eq!(read.with_timezone(&Chicago).naive_local(), date.and_hms_opt(0, 0, 0).expect("midnight"));
+        }
     }
 }

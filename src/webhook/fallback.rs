@@ -85,7 +85,7 @@ fn gauge(n: u64) -> i64 {
 pub fn age_seconds(stats: &SpoolStats) -> i64 {
     stats
         .oldest_received_at
-        .map_or(0, |t| (crate::mirror::now() - t).num_seconds().max(0))
+        .map_or(0, |t| (crate::time::now() - t).num_seconds().max(0))
 }
 
 /// What the drain task needs.

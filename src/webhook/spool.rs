@@ -27,7 +27,7 @@ use std::sync::Mutex;
 use chrono::DateTime;
 use sha2::{Digest, Sha256};
 
-use crate::mirror::SourceTime;
+use crate::time::SourceTime;
 
 /// The first bytes of every segment file.
 pub const MAGIC: &[u8; 8] = b"ACMSPL01";

@@ -31,7 +31,7 @@ use crate::db::bulk::{Upsert, Val};
 use crate::db::health::WriteHealth;
 use crate::db::{write_tx_retrying, DbConn, Pool, WriteGate};
 use crate::metrics::Metrics;
-use crate::mirror::SourceTime;
+use crate::time::SourceTime;
 
 /// Most deliveries committed in one transaction.
 const MAX_BATCH: usize = 2_000;

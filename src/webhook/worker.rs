@@ -20,7 +20,7 @@ use crate::db::schema::webhook_events as we;
 use crate::db::statement::{Param, Statement, Val};
 use crate::db::{is_transient, statistics, write_tx, DbConn, Pool, WriteGate};
 use crate::metrics::Metrics;
-use crate::mirror::{now, SourceTime};
+use crate::time::{now, SourceTime};
 
 /// Most deliveries applied per transaction.
 pub const BATCH: i64 = 500;

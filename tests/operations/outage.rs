@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use acmirror::app::{open_database, Daemon, Plugins};
+use acmirror::app::{open_database, Daemon};
 use acmirror::config::{Settings, SettingsArgs};
 use acmirror_sim::harness::private_pg::PrivatePg;
 use acmirror_sim::harness::SECRET;
@@ -100,7 +100,7 @@ async fn a_45_s_postgres_outage_under_load_loses_no_delivery_and_readiness_tells
     let spool = tempfile::tempdir().expect("tempdir");
     let settings = settings(&pg.url(), spool.path(), &[]);
     let (pool, _) = open_database(&settings).await.expect("database opens");
-    let daemon = Daemon::start(&settings, pool, Default::default(), Plugins::default(), 2)
+    let daemon = Daemon::start(&settings, pool, Default::default(), 2)
         .await
         .expect("daemon starts");
     let base = format!("http://{}", daemon.addr);
@@ -409,7 +409,7 @@ async fn a_full_disk_under_sqlite_spools_deliveries_until_the_spool_is_full() {
         &[("ACMIRROR_SPOOL_MAX_BYTES", "1600")],
     );
     let (pool, _) = open_database(&settings).await.expect("database opens");
-    let daemon = Daemon::start(&settings, pool, Default::default(), Plugins::default(), 2)
+    let daemon = Daemon::start(&settings, pool, Default::default(), 2)
         .await
         .expect("daemon starts");
     let base = format!("http://{}", daemon.addr);

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use acmirror::app::{open_database, Daemon, Plugins};
+use acmirror::app::{open_database, Daemon};
 use acmirror::metrics::Metrics;
 use acmirror::reconcile::{
     schedule, LogProgress, Mode, Reconciler, RunRequest, StartError, Trigger,
@@ -17,15 +17,9 @@ use diesel::prelude::*;
 async fn daemon(db: &TestDb) -> Daemon {
     let settings = db.settings(&[]);
     let (pool, _) = open_database(&settings).await.expect("database");
-    Daemon::start(
-        &settings,
-        pool,
-        Arc::new(Metrics::new()),
-        Plugins::default(),
-        2,
-    )
-    .await
-    .expect("daemon")
+    Daemon::start(&settings, pool, Arc::new(Metrics::new()), 2)
+        .await
+        .expect("daemon")
 }
 
 fn note(i: usize) -> String {

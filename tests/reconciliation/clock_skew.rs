@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use acmirror::activecampaign::format_filter_time;
 use acmirror::reconcile::Mode;
+use acmirror::time::format_filter_time;
 use acmirror_sim::fake_ac::{FakeAcConfig, Realism, WebhookFaults};
 use acmirror_sim::harness::fixtures::form;
 use acmirror_sim::harness::SimWorld;

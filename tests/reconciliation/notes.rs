@@ -305,7 +305,7 @@ async fn a_same_text_note_made_soon_after_a_lost_one_is_its_own_row() {
     let rows = w
         .app
         .with_conn(move |c| {
-            let now = acmirror::mirror::now();
+            let now = acmirror::time::now();
             let api = NoteState {
                 id: 30,
                 parent_id: 99,

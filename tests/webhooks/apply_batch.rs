@@ -5,7 +5,7 @@ use acmirror::app::open_database;
 use acmirror::db::schema::{contacts, webhook_events as we};
 use acmirror::db::write_tx;
 use acmirror::metrics::Metrics;
-use acmirror::mirror::now;
+use acmirror::time::now;
 use acmirror::webhook::store::{insert, NewDelivery};
 use acmirror::webhook::worker::drain;
 use acmirror_sim::harness::fixtures::{self, form};

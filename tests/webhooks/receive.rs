@@ -788,7 +788,7 @@ async fn a_batch_stores_each_body_once_and_counts_every_copy() {
         NewDelivery::from_body(
             form(&fixtures::UPDATE.replace("contact[id]=3", &format!("contact[id]={id}")))
                 .into_bytes(),
-            acmirror::mirror::now(),
+            acmirror::time::now(),
         )
     };
     let (a, b, c) = (body(71), body(72), body(73));

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use acmirror::app::{open_database, Daemon, Plugins};
+use acmirror::app::{open_database, Daemon};
 use acmirror::db::schema::webhook_events as we;
 use acmirror::db::{DbConn, Pool, WriteGate};
 use acmirror::ops::status;
@@ -116,15 +116,9 @@ async fn the_daemon_prunes_at_start_with_the_configured_retention() {
     // Kept by 30 days, pruned by 7.
     let recent_but_over_7 = keep[2];
 
-    let daemon = Daemon::start(
-        &settings,
-        pool.clone(),
-        Default::default(),
-        Plugins::default(),
-        1,
-    )
-    .await
-    .expect("daemon starts");
+    let daemon = Daemon::start(&settings, pool.clone(), Default::default(), 1)
+        .await
+        .expect("daemon starts");
     let mut left = remaining(&pool);
     for _ in 0..200 {
         if !left.contains(&recent_but_over_7) && left.len() == 4 {

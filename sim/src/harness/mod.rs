@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
 
-use acmirror::app::{open_database, Daemon, Plugins};
+use acmirror::app::{open_database, Daemon};
 use acmirror::config::{Settings, SettingsArgs};
 use acmirror::db::{DbConn, Pool};
 use diesel::{Connection, RunQueryDsl};
@@ -133,15 +133,9 @@ impl TestDb {
     pub async fn daemon(&self, extra: &[(&str, &str)]) -> Daemon {
         let settings = self.settings(extra);
         let (pool, _) = open_database(&settings).await.expect("database opens");
-        Daemon::start(
-            &settings,
-            pool,
-            Default::default(),
-            Plugins::default(),
-            WORKERS,
-        )
-        .await
-        .expect("daemon starts")
+        Daemon::start(&settings, pool, Default::default(), WORKERS)
+            .await
+            .expect("daemon starts")
     }
 }
 

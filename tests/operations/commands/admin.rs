@@ -1,7 +1,6 @@
 //! `GET /admin/status` serves the `status --json` document.
 
-use acmirror::app::{open_database, Daemon, Plugins};
-use acmirror::reconcile::service::AdminOps;
+use acmirror::app::{open_database, Daemon};
 
 use super::mirror_with;
 use super::sample_bodies;
@@ -12,9 +11,7 @@ async fn admin_status_serves_the_status_document() {
     let db: TestDb = mirror_with(&sample_bodies()).await;
     let settings = db.settings(&[]);
     let (pool, _) = open_database(&settings).await.expect("database opens");
-    let admin = AdminOps::new(pool.clone(), settings.clone(), None);
-    let plugins = Plugins { admin: Some(admin) };
-    let daemon = Daemon::start(&settings, pool, Default::default(), plugins, 1)
+    let daemon = Daemon::start(&settings, pool, Default::default(), 1)
         .await
         .expect("daemon starts");
     let url = format!("http://{}/admin/status", daemon.addr);

@@ -1,14 +1,14 @@
-//! Reconciliation inside `serve`: the admin trigger and the schedules.
+//! `/admin/resync` and `/admin/status` of `serve`: the HTTP layer's trigger, served by the
+//! reconciler and the status document.
 
 use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 
-use super::{schedule, LogProgress, Mode, Reconciler, RunRequest, StartError, Trigger};
-use crate::app::Daemon;
 use crate::config::Settings;
 use crate::db::Pool;
 use crate::http::{ResyncTrigger, TriggerError};
+use crate::reconcile::{LogProgress, Mode, Reconciler, RunRequest, StartError, Trigger};
 
 /// Serves `/admin/resync` and `/admin/status`.
 pub struct AdminOps {
@@ -52,43 +52,5 @@ impl ResyncTrigger for AdminOps {
 
     fn status(&self) -> Result<serde_json::Value, String> {
         crate::ops::status::document(&self.pool, &self.settings)
-    }
-}
-
-/// Starts the schedules that are configured, and resumes an interrupted run.
-pub fn spawn_schedules(daemon: &mut Daemon, rec: &Reconciler, settings: &Settings) {
-    let shutdown = daemon.shutdown_token();
-    daemon.add_task(tokio::spawn(schedule::resume_interrupted(
-        rec.clone(),
-        shutdown.clone(),
-    )));
-    for (cron, mode, name) in [
-        (
-            &settings.reconcile_cron,
-            Mode::Incremental,
-            "ACMIRROR_RECONCILE_CRON",
-        ),
-        (
-            &settings.full_sync_cron,
-            Mode::Full,
-            "ACMIRROR_FULL_SYNC_CRON",
-        ),
-    ] {
-        match cron {
-            Some(s) => {
-                tracing::info!(schedule = %s, mode = mode.as_str(), "reconciliation scheduled");
-                daemon.add_task(tokio::spawn(schedule::run(
-                    rec.clone(),
-                    s.clone(),
-                    mode,
-                    shutdown.clone(),
-                )));
-            }
-            None => tracing::info!(
-                setting = name,
-                mode = mode.as_str(),
-                "schedule disabled (empty)"
-            ),
-        }
     }
 }

@@ -1,5 +1,10 @@
-//! The daemon: pool, migrations, webhook secret, intake writer, apply worker, HTTP server and
-//! schedules, started together and stopped together by one shutdown signal.
+//! The composition root: the one place that builds the daemon's parts and hands each what it
+//! needs. Pool and migrations, webhook secret, spool, intake writer, apply worker, retention,
+//! checkpoints, the reconciler with its schedules, the admin endpoints and the HTTP server are
+//! started together here and stopped together by one shutdown signal; the modules below know
+//! nothing of one another beyond what they are given.
+
+mod admin;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,8 +22,9 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Settings;
 use crate::db::health::{probe_write, WriteHealth};
 use crate::db::{self, Pool, PoolOptions};
-use crate::http::{self, AppState, ResyncTrigger};
+use crate::http::{self, AppState};
 use crate::metrics::Metrics;
+use crate::reconcile::{schedule, Reconciler};
 use crate::webhook::fallback::Drain;
 use crate::webhook::retention;
 use crate::webhook::spool::Spool;
@@ -142,26 +148,20 @@ pub struct Daemon {
     pub secret_generated: bool,
     /// The spool, when enabled.
     pub spool: Option<Arc<Spool>>,
+    reconciler: Option<Reconciler>,
     shutdown: CancellationToken,
     server: actix_web::dev::ServerHandle,
     server_task: JoinHandle<std::io::Result<()>>,
     tasks: Vec<JoinHandle<()>>,
 }
 
-/// Extra parts the caller plugs in (reconciliation, when configured).
-#[derive(Default, Clone)]
-pub struct Plugins {
-    /// Serves `/admin/*`.
-    pub admin: Option<Arc<dyn ResyncTrigger>>,
-}
-
 impl Daemon {
     /// Starts everything on an opened pool. `workers` is the number of HTTP worker threads.
+    /// Reconciliation, its schedules and `/admin/resync` run when `ACMIRROR_AC_API_URL` is set.
     pub async fn start(
         settings: &Settings,
         pool: Pool,
         metrics: Arc<Metrics>,
-        plugins: Plugins,
         workers: usize,
     ) -> anyhow::Result<Self> {
         check_writable(&pool, settings).await?;
@@ -203,6 +203,11 @@ impl Daemon {
             };
             tasks.push(tokio::spawn(drain.run(shutdown.clone())));
         }
+        let reconciler = match &settings.api {
+            Some(api) => Some(Reconciler::new(pool.clone(), api, metrics.clone())?),
+            None => None,
+        };
+        let admin = admin::AdminOps::new(pool.clone(), settings.clone(), reconciler.clone());
         let apply_task = tokio::spawn(worker::run(
             pool.clone(),
             metrics.clone(),
@@ -216,7 +221,7 @@ impl Daemon {
             secret: secret.clone(),
             admin_token: settings.admin_token.clone(),
             metrics: metrics.clone(),
-            admin: plugins.admin,
+            admin: Some(admin),
             limits: settings.http_limits,
             body_budget: http::body::BodyBudget::new(settings.http_limits.body_memory),
             health,
@@ -229,6 +234,10 @@ impl Daemon {
         let (server, addr) = http::bind(settings.listen, state, workers, tls)?;
         let handle = server.handle();
         let server_task = tokio::spawn(server);
+        tasks.push(apply_task);
+        if let Some(rec) = &reconciler {
+            tasks.extend(schedule::spawn(rec, settings, &shutdown));
+        }
         Ok(Self {
             addr,
             pool,
@@ -236,24 +245,17 @@ impl Daemon {
             secret,
             secret_generated,
             spool,
+            reconciler,
             shutdown,
             server: handle,
             server_task,
-            tasks: {
-                tasks.push(apply_task);
-                tasks
-            },
+            tasks,
         })
     }
 
-    /// The token every background task watches; cancelling it stops the daemon.
-    pub fn shutdown_token(&self) -> CancellationToken {
-        self.shutdown.clone()
-    }
-
-    /// Adds a background task that must finish before `stop` returns.
-    pub fn add_task(&mut self, task: JoinHandle<()>) {
-        self.tasks.push(task);
+    /// The reconciler that the schedules and `/admin/resync` use, when the API is configured.
+    pub fn reconciler(&self) -> Option<&Reconciler> {
+        self.reconciler.as_ref()
     }
 
     /// The webhook path with the secret, e.g. `/webhooks/activecampaign/<secret>`.

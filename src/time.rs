@@ -1,4 +1,10 @@
+//! Time in the mirror: the source time that orders writes, the host's `now`, and
 //! ActiveCampaign's timestamps, read one way everywhere.
+//!
+//! [`SourceTime`] is the instant a piece of state became true upstream, in UTC; every write
+//! compares it with the stored one, so older data never overwrites newer. [`now`] is the host's
+//! clock, which the mirror records as `synced_at` and `received_at` and never compares with a
+//! source time.
 //!
 //! Webhook deliveries (`date_time`, `deal[create_date]`, `task[duedate]`…) and API records
 //! (`cdate`, `udate`, `mdate`, `edate`, `*_timestamp`) use the same handful of styles. Both
@@ -23,6 +29,14 @@
 
 use chrono::{DateTime, Duration, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::America::Chicago;
+
+/// The time a piece of state became true upstream, in UTC.
+pub type SourceTime = NaiveDateTime;
+
+/// The current time as the mirror records it (`synced_at`, `received_at`).
+pub fn now() -> NaiveDateTime {
+    Utc::now().naive_utc()
+}
 
 /// A text that is not a timestamp in any of ActiveCampaign's styles.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -92,6 +106,19 @@ pub fn chicago(naive: NaiveDateTime) -> Option<DateTime<Utc>> {
                     .checked_add_signed(Duration::hours(1))
             }),
     }
+}
+
+/// Formats a `filters[updated_after]` / `filters[created_after]` value.
+///
+/// The parameter is documented as a `date` and its handling of time and zone is unverified.
+/// ISO-8601 in America/Chicago with an explicit offset is right under every plausible server
+/// behaviour: an offset-aware parser gets the exact instant, a parser that drops the offset
+/// compares against the account's Chicago wall clock, and one that keeps only the date gets
+/// the Chicago date, which is never later than the UTC date. Callers add their own overlap.
+pub fn format_filter_time(t: DateTime<Utc>) -> String {
+    t.with_timezone(&Chicago)
+        .format("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string()
 }
 
 #[cfg(test)]
@@ -198,97 +225,12 @@ mod tests {
         assert!(parse(&long).expect_err("garbage").to_string().len() < 200);
     }
 
-    /// The API path: a record field decoded by the deserializer every API type uses.
-    fn api_path(raw: &str) -> Option<DateTime<Utc>> {
-        #[derive(serde::Deserialize)]
-        struct Probe {
-            #[serde(deserialize_with = "crate::activecampaign::decode::timestamp")]
-            at: Option<DateTime<Utc>>,
-        }
-        let json = serde_json::json!({ "at": raw }).to_string();
-        serde_json::from_str::<Probe>(&json)
-            .expect("a string always decodes")
-            .at
-    }
-
-    /// The webhook path: a delivery's time field.
-    fn webhook_path(raw: &str) -> Result<Option<DateTime<Utc>>, String> {
-        crate::webhook::event::time("date_time", Some(raw))
-            .map(|t| t.map(|t| t.and_utc()))
-            .map_err(|e| e.to_string())
-    }
-
-    fn assert_paths_agree(raw: &str) -> Result<Option<DateTime<Utc>>, TestCaseError> {
-        let webhook = webhook_path(raw);
-        let api = api_path(raw);
-        match &webhook {
-            Ok(t) => prop_assert_eq!(*t, api, "{:?}", raw),
-            Err(_) => prop_assert_eq!(api, None, "{:?}", raw),
-        }
-        Ok(webhook.ok().flatten())
-    }
-
-    use proptest::prelude::*;
-    use proptest::test_runner::TestCaseError;
-
-    /// Instants from 1990 to 2060, whole seconds or with a fraction.
-    fn instant() -> impl Strategy<Value = DateTime<Utc>> {
-        (
-            631_152_000i64..2_840_140_800,
-            prop_oneof![Just(0u32), 0u32..1_000_000_000],
-        )
-            .prop_map(|(s, n)| DateTime::from_timestamp(s, n).expect("in range"))
-    }
-
-    proptest! {
-        #[test]
-        fn both_paths_read_offset_times_exactly(t in instant(), offset_min in -720i32..=840, z in any::<bool>()) {
-            let zone = chrono::FixedOffset::east_opt(offset_min * 60).expect("in range");
-            let raw = if z && offset_min == 0 {
-                t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
-            } else {
-                t.with_timezone(&zone).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
-            };
-            prop_assert_eq!(assert_paths_agree(&raw)?, Some(t));
-        }
-
-        #[test]
-        fn both_paths_read_chicago_wall_times_alike(t in instant(), sep in prop_oneof![Just(" "), Just("T")]) {
-            let wall = t.with_timezone(&Chicago);
-            let raw = format!("{}{sep}{}", wall.format("%Y-%m-%d"), wall.format("%H:%M:%S%.f"));
-            let read = assert_paths_agree(&raw)?.expect("a wall time is a time");
-            // The same wall time, and the instant itself or (in the autumn overlap) the earlier
-            // of the two.
-            prop_assert_eq!(read.with_timezone(&Chicago).naive_local(), wall.naive_local());
-            prop_assert!(read == t || read == t - Duration::hours(1), "{} read as {}", raw, read);
-        }
-
-        #[test]
-        fn both_paths_read_any_wall_text_alike(
-            day in 0i64..25_000, secs in 0u32..86_400, frac in prop_oneof![Just(String::new()), "\\.[0-9]{1,9}"],
-        ) {
-            // Every wall time of a day, including the ones a gap skips.
-            let date = NaiveDate::from_ymd_opt(1990, 1, 1).expect("valid") + Duration::days(day);
-            let naive = date.and_hms_opt(secs / 3600, secs / 60 % 60, secs % 60).expect("valid");
-            let raw = format!("{}{frac}", naive.format("%Y-%m-%d %H:%M:%S"));
-            let read = assert_paths_agree(&raw)?.expect("every wall time is read");
-            let wall_as_utc = naive.and_utc();
-            // Chicago is five or six hours behind UTC; a gap time lands within that too.
-            let behind = read.signed_duration_since(wall_as_utc).num_seconds();
-            prop_assert!((5 * 3600..=6 * 3600 + 1).contains(&behind), "{} read as {}", raw, read);
-        }
-
-        #[test]
-        fn both_paths_agree_on_arbitrary_text(raw in ".{0,40}") {
-            assert_paths_agree(&raw)?;
-        }
-
-        #[test]
-        fn both_paths_agree_on_dates_alone(day in 0i64..25_000) {
-            let date = NaiveDate::from_ymd_opt(1990, 1, 1).expect("valid") + Duration::days(day);
-            let raw = date.format("%Y-%m-%d").to_string();
-            let read = assert_paths_agree(&raw)?.expect("a date is a time");
-            prop_assert_eq!(read.with_timezone(&Chicago).naive_local(), date.and_hms_opt(0, 0, 0).expect("midnight"));
-        }
+    #[test]
+    fn filter_times_are_chicago_iso_with_offset() {
+        let t = at("2026-05-28T08:05:54Z").expect("literal");
+        assert_eq!(format_filter_time(t), "2026-05-28T03:05:54-05:00");
+        let winter = at("2026-01-02T03:00:00Z").expect("literal");
+        assert_eq!(format_filter_time(winter), "2026-01-01T21:00:00-06:00");
+        assert_eq!(ok(&format_filter_time(t)), Some(t));
     }
 }
