@@ -12,23 +12,8 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use crate::db::DatabaseUrl;
-
-/// A setting with a bad value; the message names the setting. Exit code 2.
-#[derive(Debug, thiserror::Error)]
-#[error("{setting}: {message}")]
-pub struct ConfigError {
-    /// The setting's environment-variable name.
-    pub setting: &'static str,
-    /// What is wrong and what to do.
-    pub message: String,
-}
-
-pub(crate) fn bad(setting: &'static str, message: impl Into<String>) -> ConfigError {
-    ConfigError {
-        setting,
-        message: message.into(),
-    }
-}
+use crate::setting::bad;
+pub use crate::setting::{process_env, ConfigError, EnvLookup};
 
 /// The settings every subcommand accepts.
 #[derive(clap::Args, Debug, Clone, Default)]
@@ -143,14 +128,6 @@ pub struct Settings {
     pub spool_dir: PathBuf,
     /// Size limit of the spool in bytes; 0 disables it (`ACMIRROR_SPOOL_MAX_BYTES`).
     pub spool_max_bytes: u64,
-}
-
-/// Reads the environment through a function so that tests need not mutate the process env.
-pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
-
-/// The process environment.
-pub fn process_env(key: &str) -> Option<String> {
-    std::env::var(key).ok()
 }
 
 impl Settings {

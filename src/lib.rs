@@ -11,5 +11,9 @@ pub mod metrics;
 pub mod mirror;
 pub mod ops;
 pub mod reconcile;
+pub mod setting;
 pub mod time;
 pub mod webhook;
+
+#[cfg(test)]
+mod layers;

@@ -17,7 +17,7 @@ use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 use diesel::PgConnection;
 
-use crate::config::ConfigError;
+use crate::setting::ConfigError;
 
 /// The setting that sizes the pool.
 pub const POOL_SETTING: &str = "ACMIRROR_DB_POOL_SIZE";

@@ -322,7 +322,7 @@ fn fit_postgres_pool(
     let mut conn = match PgConnection::establish(secret.expose_secret()) {
         Ok(conn) => conn,
         Err(e) if e.to_string().contains("too many clients") => {
-            return Err(crate::config::ConfigError {
+            return Err(crate::setting::ConfigError {
                 setting: capacity::POOL_SETTING,
                 message: format!(
                     "the database server {} has no free connection slot (it says: {e}); close idle clients or raise max_connections, then start again",

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::config::{ConfigError, EnvLookup};
+use crate::setting::{ConfigError, EnvLookup};
 
 /// Descriptors kept free for the database, log files and the listener itself when the
 /// connection bound is checked against the process's descriptor limit.

@@ -18,10 +18,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::spool::{Spool, SpoolStats};
 use super::store::{commit_batch, NewDelivery, Stored};
-use crate::config::{bad, ConfigError, EnvLookup};
 use crate::db::health::WriteHealth;
 use crate::db::{DatabaseUrl, Pool, WriteGate};
 use crate::metrics::Metrics;
+use crate::setting::{bad, ConfigError, EnvLookup};
 
 /// Default size limit of the spool: 256 MiB.
 pub const DEFAULT_MAX_BYTES: u64 = 256 * 1024 * 1024;
