@@ -46,6 +46,9 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<(Pool, Vec<Str
             let pool = db::connect(&url, &opts)?;
             let mut conn = pool.get().context("Failed to open a database connection")?;
             let applied = db::migrate::run(&mut conn)?;
+            if let Some(warning) = db::startup::message_language_warning(&mut conn)? {
+                tracing::warn!("{warning}");
+            }
             Ok((pool, applied))
         })();
         match &url {

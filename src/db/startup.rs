@@ -1,11 +1,12 @@
 //! Start-up checks that turn a database that cannot be opened into one clear message: a
-//! PostgreSQL server that does not answer, or a disk that is full.
+//! PostgreSQL server that does not answer, or a disk that is full; and one that warns when
+//! PostgreSQL speaks a language in which transient errors cannot be recognised.
 
 use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
-use diesel::{Connection, PgConnection};
+use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl};
 use secrecy::{ExposeSecret, SecretString};
 
 /// How long the first PostgreSQL connection may take before start-up gives up.
@@ -92,6 +93,45 @@ pub fn explain_sqlite_failure(db_path: &str, err: anyhow::Error) -> anyhow::Erro
     }
 }
 
+/// True when PostgreSQL's `lc_messages` gives English error messages (`C`, `POSIX`, `en_*`, or
+/// empty: the server's default, English unless the cluster was initialised otherwise).
+pub fn messages_in_english(lc_messages: &str) -> bool {
+    let lc = lc_messages.trim();
+    lc.is_empty()
+        || lc.eq_ignore_ascii_case("C")
+        || lc.eq_ignore_ascii_case("POSIX")
+        || lc.to_ascii_uppercase().starts_with("C.")
+        || lc.to_ascii_lowercase().starts_with("en")
+}
+
+/// On PostgreSQL, a warning when its messages are not in English. diesel 2.3 reports no
+/// SQLSTATE for most errors, so a deadlock or lock timeout between replicas is recognised by its
+/// English message (`db::is_transient`); in another language such an error fails the
+/// delivery it met (kept for `replay --failed`) instead of being retried at once.
+pub fn message_language_warning(
+    conn: &mut crate::db::DbConn,
+) -> diesel::QueryResult<Option<String>> {
+    #[derive(QueryableByName)]
+    struct Setting {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        value: String,
+    }
+    let crate::db::DbConn::Pg(pg) = conn else {
+        return Ok(None);
+    };
+    let setting: Setting =
+        diesel::sql_query("SELECT current_setting('lc_messages') AS value").get_result(pg)?;
+    Ok((!messages_in_english(&setting.value)).then(|| {
+        format!(
+            "PostgreSQL's lc_messages is {:?}: deadlocks and lock timeouts between replicas are \
+             recognised by their English text, so with this setting they fail the delivery they \
+             meet (kept for `acmirror replay --failed`) instead of being retried. Have an \
+             administrator run ALTER ROLE <the mirror's user> SET lc_messages = 'C'",
+            setting.value
+        )
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,5 +163,23 @@ mod tests {
         );
         assert_eq!(format!("{err:#}"), "disk I/O error");
         assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0);
+    }
+
+    #[test]
+    fn english_message_settings_are_told_from_others() {
+        for lc in [
+            "",
+            "C",
+            "C.UTF-8",
+            "c.utf8",
+            "POSIX",
+            "en_US.UTF-8",
+            "en_GB",
+        ] {
+            assert!(messages_in_english(lc), "{lc:?}");
+        }
+        for lc in ["de_DE.UTF-8", "fr_FR", "ja_JP.eucJP", "pt_BR.UTF-8"] {
+            assert!(!messages_in_english(lc), "{lc:?}");
+        }
     }
 }

@@ -8,3 +8,4 @@ mod outage;
 mod pool_capacity;
 mod replicas;
 mod secrets;
+mod startup;
