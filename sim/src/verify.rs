@@ -13,35 +13,61 @@ use acmirror::db::schema::{
 };
 use acmirror::db::DbConn;
 
+/// A live contact's compared columns.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = contacts)]
+struct ContactRow {
+    id: i64,
+    email: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    phone: Option<String>,
+}
+
+/// A live deal's compared columns.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = deals)]
+struct DealRow {
+    id: i64,
+    title: Option<String>,
+    value_cents: Option<i64>,
+    currency: Option<String>,
+    pipeline_id: Option<i64>,
+    stage_id: Option<i64>,
+    owner_id: Option<i64>,
+    contact_id: Option<i64>,
+    status: Option<i32>,
+}
+
+/// A live deal task's compared columns.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = dt)]
+struct TaskRow {
+    id: i64,
+    deal_id: i64,
+    task_type: Option<String>,
+    title: Option<String>,
+    note: Option<String>,
+    due_at: Option<chrono::NaiveDateTime>,
+    done_at: Option<chrono::NaiveDateTime>,
+}
+
 /// Reads the live rows of the mirror.
 pub fn mirror_snapshot(conn: &mut DbConn) -> QueryResult<Snapshot> {
     let mut snap = Snapshot::default();
-    type ContactRow = (
-        i64,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-    );
     let rows: Vec<ContactRow> = contacts::table
         .filter(contacts::deleted_at.is_null())
-        .select((
-            contacts::id,
-            contacts::email,
-            contacts::first_name,
-            contacts::last_name,
-            contacts::phone,
-        ))
+        .select(ContactRow::as_select())
         .load(conn)?;
-    for (id, email, first_name, last_name, phone) in rows {
+    for r in rows {
         let c = ContactTruth {
-            email: norm(email),
-            first_name: norm(first_name),
-            last_name: norm(last_name),
-            phone: norm(phone),
+            email: norm(r.email),
+            first_name: norm(r.first_name),
+            last_name: norm(r.last_name),
+            phone: norm(r.phone),
             ..Default::default()
         };
-        snap.contacts.insert(id, c);
+        snap.contacts.insert(r.id, c);
     }
     let pairs: Vec<(i64, String)> = cts::table
         .filter(cts::present.eq(true))
@@ -68,45 +94,22 @@ pub fn mirror_snapshot(conn: &mut DbConn) -> QueryResult<Snapshot> {
             c.lists.insert(list, status);
         }
     }
-    type DealRow = (
-        i64,
-        Option<String>,
-        Option<i64>,
-        Option<String>,
-        Option<i64>,
-        Option<i64>,
-        Option<i64>,
-        Option<i64>,
-        Option<i32>,
-    );
     let rows: Vec<DealRow> = deals::table
         .filter(deals::deleted_at.is_null())
-        .select((
-            deals::id,
-            deals::title,
-            deals::value_cents,
-            deals::currency,
-            deals::pipeline_id,
-            deals::stage_id,
-            deals::owner_id,
-            deals::contact_id,
-            deals::status,
-        ))
+        .select(DealRow::as_select())
         .load(conn)?;
-    for (id, title, value_cents, currency, pipeline_id, stage_id, owner_id, contact_id, status) in
-        rows
-    {
+    for r in rows {
         snap.deals.insert(
-            id,
+            r.id,
             DealTruth {
-                title,
-                value_cents,
-                currency,
-                pipeline_id,
-                stage_id,
-                owner_id,
-                contact_id,
-                status,
+                title: r.title,
+                value_cents: r.value_cents,
+                currency: r.currency,
+                pipeline_id: r.pipeline_id,
+                stage_id: r.stage_id,
+                owner_id: r.owner_id,
+                contact_id: r.contact_id,
+                status: r.status,
             },
         );
     }
@@ -171,39 +174,22 @@ fn notes_and_tasks(conn: &mut DbConn, snap: &mut Snapshot) -> QueryResult<()> {
     snap.contact_notes = acmirror::mirror::notes::contact_note_texts(conn)?
         .into_iter()
         .collect();
-    type TaskRow = (
-        i64,
-        i64,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<chrono::NaiveDateTime>,
-        Option<chrono::NaiveDateTime>,
-    );
     let tasks: Vec<TaskRow> = dt::table
         .filter(dt::deleted_at.is_null())
-        .select((
-            dt::id,
-            dt::deal_id,
-            dt::task_type,
-            dt::title,
-            dt::note,
-            dt::due_at,
-            dt::done_at,
-        ))
+        .select(TaskRow::as_select())
         .load(conn)?;
     snap.deal_tasks = tasks
         .into_iter()
-        .map(|(id, deal_id, task_type, title, note, due, done)| {
+        .map(|r| {
             let truth = TaskTruth {
-                deal_id,
-                task_type: norm(task_type),
-                title: norm(title),
-                note: norm(note),
-                due: due.map(|d| d.and_utc().timestamp()),
-                done: done.is_some(),
+                deal_id: r.deal_id,
+                task_type: norm(r.task_type),
+                title: norm(r.title),
+                note: norm(r.note),
+                due: r.due_at.map(|d| d.and_utc().timestamp()),
+                done: r.done_at.is_some(),
             };
-            (id, truth)
+            (r.id, truth)
         })
         .collect();
     Ok(())

@@ -424,6 +424,21 @@ impl WriteGate {
     }
 }
 
+/// Ids per `IN (…)` list and rows per multi-row statement outside the set-based writers: well
+/// under SQLite's bound-variable limit.
+pub(crate) const CHUNK: usize = 400;
+
+/// `ON CONFLICT … DO UPDATE … WHERE`: diesel exposes the `WHERE` of an upsert through
+/// `FilterDsl`, whose `filter` would be ambiguous with `QueryDsl::filter` if imported.
+pub(crate) trait OnlyIf<P>: diesel::query_dsl::methods::FilterDsl<P> + Sized {
+    /// Updates the conflicting row only where `predicate` holds.
+    fn only_if(self, predicate: P) -> Self::Output {
+        diesel::query_dsl::methods::FilterDsl::filter(self, predicate)
+    }
+}
+
+impl<T: diesel::query_dsl::methods::FilterDsl<P>, P> OnlyIf<P> for T {}
+
 /// Runs `work` with a pooled connection on a blocking thread, so that database work never
 /// holds an async worker thread. A panic inside `work` becomes an error.
 pub async fn blocking<T, F>(pool: &Pool, work: F) -> anyhow::Result<T>
@@ -442,6 +457,12 @@ where
 
 /// True for database errors that another attempt can get past: a deadlock or serialization
 /// failure between replicas, a busy SQLite file, a dropped connection.
+///
+/// diesel 2.3 gives a kind for serialization failures (40001) and closed connections, but no
+/// SQLSTATE and no SQLite result code for anything else, so deadlocks (40P01), lock timeouts
+/// (55P03) and `SQLITE_BUSY` are told by their text. SQLite's text for a result code is fixed;
+/// PostgreSQL's follows `lc_messages`, which start-up checks
+/// ([`startup::message_language_warning`]).
 pub fn is_transient(e: &diesel::result::Error) -> bool {
     use diesel::result::{DatabaseErrorKind, Error};
     match e {

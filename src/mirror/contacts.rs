@@ -282,46 +282,40 @@ pub fn ensure_stubs(
     Ok(n)
 }
 
+/// A contact's scalar columns as stored.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = contacts)]
+struct Stored {
+    id: i64,
+    email: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    phone: Option<String>,
+    created_at: Option<SourceTime>,
+    updated_at: Option<SourceTime>,
+}
+
+impl From<Stored> for ContactState {
+    fn from(row: Stored) -> Self {
+        Self {
+            id: row.id,
+            email: row.email,
+            first_name: row.first_name,
+            last_name: row.last_name,
+            phone: row.phone,
+            created_at: row.created_at,
+            source_time: row.updated_at.unwrap_or_default(),
+        }
+    }
+}
+
 /// The scalar state the mirror holds for these ids (deleted rows included).
 pub fn load(conn: &mut DbConn, ids: &[i64]) -> QueryResult<HashMap<i64, ContactState>> {
-    type Row = (
-        i64,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<SourceTime>,
-        Option<SourceTime>,
-    );
-    let rows: Vec<Row> = contacts::table
+    let rows: Vec<Stored> = contacts::table
         .filter(contacts::id.eq_any(ids))
-        .select((
-            contacts::id,
-            contacts::email,
-            contacts::first_name,
-            contacts::last_name,
-            contacts::phone,
-            contacts::created_at,
-            contacts::updated_at,
-        ))
+        .select(Stored::as_select())
         .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(id, email, first_name, last_name, phone, created_at, updated_at)| {
-                let state = ContactState {
-                    id,
-                    email,
-                    first_name,
-                    last_name,
-                    phone,
-                    created_at,
-                    source_time: updated_at.unwrap_or_default(),
-                };
-                (id, state)
-            },
-        )
-        .collect())
+    Ok(rows.into_iter().map(|r| (r.id, r.into())).collect())
 }
 
 super::deletion_tracking!(contacts, "contacts");

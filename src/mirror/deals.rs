@@ -136,70 +136,48 @@ pub fn ensure_stubs(
     .run(conn, &values)
 }
 
+/// A deal's columns as stored.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = deals)]
+struct Stored {
+    id: i64,
+    title: Option<String>,
+    value_cents: Option<i64>,
+    currency: Option<String>,
+    pipeline_id: Option<i64>,
+    stage_id: Option<i64>,
+    owner_id: Option<i64>,
+    contact_id: Option<i64>,
+    status: Option<i32>,
+    created_at: Option<SourceTime>,
+    updated_at: Option<SourceTime>,
+}
+
+impl From<Stored> for DealState {
+    fn from(row: Stored) -> Self {
+        Self {
+            id: row.id,
+            title: row.title,
+            value_cents: row.value_cents,
+            currency: row.currency,
+            pipeline_id: row.pipeline_id,
+            stage_id: row.stage_id,
+            owner_id: row.owner_id,
+            contact_id: row.contact_id,
+            status: row.status,
+            created_at: row.created_at,
+            source_time: row.updated_at.unwrap_or_default(),
+        }
+    }
+}
+
 /// The state the mirror holds for these deal ids.
 pub fn load(conn: &mut DbConn, ids: &[i64]) -> QueryResult<HashMap<i64, DealState>> {
-    type Row = (
-        i64,
-        Option<String>,
-        Option<i64>,
-        Option<String>,
-        Option<i64>,
-        Option<i64>,
-        Option<i64>,
-        Option<i64>,
-        Option<i32>,
-        Option<SourceTime>,
-        Option<SourceTime>,
-    );
-    let rows: Vec<Row> = deals::table
+    let rows: Vec<Stored> = deals::table
         .filter(deals::id.eq_any(ids))
-        .select((
-            deals::id,
-            deals::title,
-            deals::value_cents,
-            deals::currency,
-            deals::pipeline_id,
-            deals::stage_id,
-            deals::owner_id,
-            deals::contact_id,
-            deals::status,
-            deals::created_at,
-            deals::updated_at,
-        ))
+        .select(Stored::as_select())
         .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(
-                id,
-                title,
-                value_cents,
-                currency,
-                pipeline_id,
-                stage_id,
-                owner_id,
-                contact_id,
-                status,
-                created_at,
-                updated_at,
-            )| {
-                let state = DealState {
-                    id,
-                    title,
-                    value_cents,
-                    currency,
-                    pipeline_id,
-                    stage_id,
-                    owner_id,
-                    contact_id,
-                    status,
-                    created_at,
-                    source_time: updated_at.unwrap_or_default(),
-                };
-                (id, state)
-            },
-        )
-        .collect())
+    Ok(rows.into_iter().map(|r| (r.id, r.into())).collect())
 }
 
 super::deletion_tracking!(deals, "deals");

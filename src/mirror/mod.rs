@@ -56,7 +56,7 @@ macro_rules! deletion_tracking {
         #[doc = concat!("Those of these ", $rows, " that the mirror holds marked deleted.")]
         pub fn deleted_among(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<i64>> {
             let mut out = Vec::new();
-            for chunk in ids.chunks($crate::mirror::CHUNK) {
+            for chunk in ids.chunks($crate::db::CHUNK) {
                 out.extend(
                     $table::table
                         .filter($table::id.eq_any(chunk))
@@ -73,7 +73,7 @@ macro_rules! deletion_tracking {
         /// carried: a record the API shows is alive. Returns the rows revived.
         pub fn revive(conn: &mut DbConn, ids: &[i64]) -> QueryResult<usize> {
             let mut n = 0;
-            for chunk in ids.chunks($crate::mirror::CHUNK) {
+            for chunk in ids.chunks($crate::db::CHUNK) {
                 n += diesel::update(
                     $table::table
                         .filter($table::id.eq_any(chunk))
@@ -93,7 +93,7 @@ macro_rules! deletion_tracking {
         #[doc = concat!("Marks ", $rows, " deleted upstream as of `at` (rows are never removed).")]
         pub fn mark_deleted(conn: &mut DbConn, ids: &[i64], at: SourceTime, now: SourceTime) -> QueryResult<usize> {
             let mut n = 0;
-            for chunk in ids.chunks($crate::mirror::CHUNK) {
+            for chunk in ids.chunks($crate::db::CHUNK) {
                 let live = $table::table.filter($table::id.eq_any(chunk)).filter($table::deleted_at.is_null());
                 // The deletion becomes the row's version unless the row holds a later source
                 // time (a clock ahead of ours); a stale delivery then cannot bring it back.
@@ -109,9 +109,6 @@ macro_rules! deletion_tracking {
     };
 }
 pub(crate) use deletion_tracking;
-
-/// Rows per multi-row statement; well under SQLite's bound-variable limit.
-pub(crate) const CHUNK: usize = 400;
 
 /// Of `items` given in arrival order, the newest per key (of equal times, the later given),
 /// sorted by key: what writing them one at a time under the staleness rule would leave.
@@ -136,17 +133,6 @@ where
     out.sort_unstable_by_key(|t| key(t));
     out
 }
-
-/// `ON CONFLICT … DO UPDATE … WHERE`: diesel exposes the `WHERE` of an upsert through
-/// `FilterDsl`, whose `filter` would be ambiguous with `QueryDsl::filter` if imported.
-pub(crate) trait OnlyIf<P>: diesel::query_dsl::methods::FilterDsl<P> + Sized {
-    /// Updates the conflicting row only where `predicate` holds.
-    fn only_if(self, predicate: P) -> Self::Output {
-        diesel::query_dsl::methods::FilterDsl::filter(self, predicate)
-    }
-}
-
-impl<T: diesel::query_dsl::methods::FilterDsl<P>, P> OnlyIf<P> for T {}
 
 #[cfg(test)]
 mod tests {

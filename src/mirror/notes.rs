@@ -16,10 +16,10 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 
-use super::OnlyIf;
 use crate::db::schema::{contact_notes as cn, deal_notes as dn, deal_tasks as dt};
 use crate::db::with_backend;
 use crate::db::DbConn;
+use crate::db::OnlyIf;
 use crate::time::SourceTime;
 
 /// How far apart a webhook's `date_time` and the API's `cdate` of the same contact note may be.
@@ -44,8 +44,19 @@ pub struct NoteState {
     pub source_time: SourceTime,
 }
 
-/// A stored contact note: row id, text, version, deletion mark, contact.
-type ContactNoteRow = (i64, String, Option<SourceTime>, Option<SourceTime>, i64);
+/// A stored contact note, as an API note is matched against it.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = cn)]
+struct StoredNote {
+    /// The mirror's row id.
+    id: i64,
+    note: String,
+    /// The version (`mdate`, or the delivery's time).
+    updated_at: Option<SourceTime>,
+    deleted_at: Option<SourceTime>,
+    contact_id: i64,
+    created_at: Option<SourceTime>,
+}
 
 /// A task on a deal.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -337,16 +348,10 @@ pub fn upsert_api_contact_note(
     Ok((id, true))
 }
 
-fn by_ac_id(conn: &mut DbConn, ac_id: i64) -> QueryResult<Option<ContactNoteRow>> {
+fn by_ac_id(conn: &mut DbConn, ac_id: i64) -> QueryResult<Option<StoredNote>> {
     cn::table
         .filter(cn::ac_id.eq(ac_id))
-        .select((
-            cn::id,
-            cn::note,
-            cn::updated_at,
-            cn::deleted_at,
-            cn::contact_id,
-        ))
+        .select(StoredNote::as_select())
         .first(conn)
         .optional()
 }
@@ -354,17 +359,19 @@ fn by_ac_id(conn: &mut DbConn, ac_id: i64) -> QueryResult<Option<ContactNoteRow>
 /// Writes the API's state of note `n` into the mirror's row `found`, newer wins.
 fn write_found(
     conn: &mut DbConn,
-    (id, text, version, deleted, contact): ContactNoteRow,
+    found: StoredNote,
     n: &NoteState,
     now: SourceTime,
 ) -> QueryResult<(i64, bool)> {
+    let version = found.updated_at;
     let newer = version.is_none_or(|v| v <= n.source_time);
     let (new_text, new_contact) = match newer {
         true => (n.note.clone(), n.parent_id),
-        false => (text.clone(), contact),
+        false => (found.note.clone(), found.contact_id),
     };
-    let changed = deleted.is_some() || new_text != text || new_contact != contact;
-    diesel::update(cn::table.find(id))
+    let changed =
+        found.deleted_at.is_some() || new_text != found.note || new_contact != found.contact_id;
+    diesel::update(cn::table.find(found.id))
         .set((
             cn::ac_id.eq(Some(n.id)),
             cn::contact_id.eq(new_contact),
@@ -374,7 +381,7 @@ fn write_found(
             cn::synced_at.eq(Some(now)),
         ))
         .execute(conn)?;
-    Ok((id, changed))
+    Ok((found.id, changed))
 }
 
 /// The webhook row an API contact note adopts, if any: of the same text only, or (for a note
@@ -383,45 +390,38 @@ fn adoptable(
     conn: &mut DbConn,
     n: &NoteState,
     same_text_only: bool,
-) -> QueryResult<Option<ContactNoteRow>> {
+) -> QueryResult<Option<StoredNote>> {
     let Some(created) = n.created_at else {
         return Ok(None);
     };
     let window = chrono::Duration::seconds(MATCH_WINDOW_SECS);
-    type Row = (
-        i64,
-        String,
-        Option<SourceTime>,
-        Option<SourceTime>,
-        i64,
-        Option<SourceTime>,
-    );
-    let rows: Vec<Row> = cn::table
+    let rows: Vec<StoredNote> = cn::table
         .filter(cn::contact_id.eq(n.parent_id))
         .filter(cn::ac_id.is_null())
         .filter(cn::created_at.between(created - window, created + window))
-        .select((
-            cn::id,
-            cn::note,
-            cn::updated_at,
-            cn::deleted_at,
-            cn::contact_id,
-            cn::created_at,
-        ))
+        .select(StoredNote::as_select())
         .load(conn)?;
-    let best = rows
+    Ok(rows
         .into_iter()
-        .filter(|r| !same_text_only || r.1 == n.note)
+        .filter(|r| !same_text_only || r.note == n.note)
         .min_by_key(|r| {
-            let gap = r.5.map_or(i64::MAX, |c| (c - created).num_seconds().abs());
-            (r.1 != n.note, gap, r.0)
-        });
-    Ok(best.map(|(id, text, version, deleted, contact, _)| (id, text, version, deleted, contact)))
+            let gap = r
+                .created_at
+                .map_or(i64::MAX, |c| (c - created).num_seconds().abs());
+            (r.note != n.note, gap, r.id)
+        }))
 }
 
-/// A live row: its key (the mirror's row id for contact notes, else ActiveCampaign's id), when
-/// the mirror last wrote it, and ActiveCampaign's id if known.
-pub type LiveRow = (i64, Option<SourceTime>, Option<i64>);
+/// A live row of a notes or tasks table.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct LiveRow {
+    /// The mirror's row id for contact notes, else ActiveCampaign's id.
+    pub key: i64,
+    /// When the mirror last wrote the row.
+    pub synced_at: Option<SourceTime>,
+    /// ActiveCampaign's id, if known.
+    pub ac_id: Option<i64>,
+}
 
 /// Which table a deletion mark goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -443,14 +443,22 @@ pub fn live_rows(conn: &mut DbConn, kind: Kind) -> QueryResult<Vec<LiveRow>> {
             .select((dn::id, dn::synced_at))
             .load::<(i64, Option<SourceTime>)>(conn)?
             .into_iter()
-            .map(|(id, s)| (id, s, Some(id)))
+            .map(|(id, synced_at)| LiveRow {
+                key: id,
+                synced_at,
+                ac_id: Some(id),
+            })
             .collect()),
         Kind::DealTasks => Ok(dt::table
             .filter(dt::deleted_at.is_null())
             .select((dt::id, dt::synced_at))
             .load::<(i64, Option<SourceTime>)>(conn)?
             .into_iter()
-            .map(|(id, s)| (id, s, Some(id)))
+            .map(|(id, synced_at)| LiveRow {
+                key: id,
+                synced_at,
+                ac_id: Some(id),
+            })
             .collect()),
         Kind::ContactNotes => cn::table
             .filter(cn::deleted_at.is_null())
@@ -487,7 +495,7 @@ pub fn mark_deleted(
         }};
     }
     let mut n = 0;
-    for chunk in ids.chunks(super::CHUNK) {
+    for chunk in ids.chunks(crate::db::CHUNK) {
         n += match kind {
             Kind::DealNotes => mark_notes!(dn, chunk),
             Kind::DealTasks => {

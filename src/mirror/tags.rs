@@ -6,10 +6,10 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use diesel::prelude::*;
 
-use super::CHUNK;
 use crate::db::bulk::{Upsert, Val};
 use crate::db::schema::{contact_tag_states as cts, contacts, tags};
 use crate::db::DbConn;
+use crate::db::CHUNK;
 use crate::time::SourceTime;
 
 /// Longest run of `", "`-separated parts tried as one tag name.

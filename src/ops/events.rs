@@ -65,34 +65,26 @@ pub struct EventRow {
     pub body: Option<String>,
 }
 
-type Row = (
-    i64,
-    NaiveDateTime,
-    Option<NaiveDateTime>,
-    Option<String>,
-    Option<String>,
-    String,
-    i32,
-    Option<i64>,
-    Option<i64>,
-    Option<String>,
-);
+/// A delivery's columns as the listing shows them (the body is read apart).
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = we)]
+struct Stored {
+    id: i64,
+    received_at: NaiveDateTime,
+    occurred_at: Option<NaiveDateTime>,
+    event_type: Option<String>,
+    initiated_from: Option<String>,
+    status: String,
+    deliveries: i32,
+    contact_id: Option<i64>,
+    deal_id: Option<i64>,
+    error: Option<String>,
+}
 
 /// Lists deliveries newest first.
 pub fn list(conn: &mut DbConn, filter: &EventFilter) -> QueryResult<Vec<EventRow>> {
     let mut query = we::table
-        .select((
-            we::id,
-            we::received_at,
-            we::occurred_at,
-            we::event_type,
-            we::initiated_from,
-            we::status,
-            we::deliveries,
-            we::contact_id,
-            we::deal_id,
-            we::error,
-        ))
+        .select(Stored::as_select())
         .order((we::received_at.desc(), we::id.desc()))
         .limit(filter.limit.max(0))
         .into_boxed();
@@ -102,7 +94,7 @@ pub fn list(conn: &mut DbConn, filter: &EventFilter) -> QueryResult<Vec<EventRow
     if let Some(t) = &filter.event_type {
         query = query.filter(we::event_type.eq(t.clone()));
     }
-    let rows: Vec<Row> = query.load(conn)?;
+    let rows: Vec<Stored> = query.load(conn)?;
     let mut events: Vec<EventRow> = rows.into_iter().map(to_event).collect();
     if filter.with_body {
         attach_bodies(conn, &mut events)?;
@@ -110,18 +102,18 @@ pub fn list(conn: &mut DbConn, filter: &EventFilter) -> QueryResult<Vec<EventRow
     Ok(events)
 }
 
-fn to_event(r: Row) -> EventRow {
+fn to_event(r: Stored) -> EventRow {
     EventRow {
-        id: r.0,
-        received_at: utc(r.1),
-        occurred_at: r.2.map(utc),
-        event_type: r.3,
-        initiated_from: r.4,
-        status: r.5,
-        deliveries: r.6,
-        contact_id: r.7,
-        deal_id: r.8,
-        error: r.9,
+        id: r.id,
+        received_at: utc(r.received_at),
+        occurred_at: r.occurred_at.map(utc),
+        event_type: r.event_type,
+        initiated_from: r.initiated_from,
+        status: r.status,
+        deliveries: r.deliveries,
+        contact_id: r.contact_id,
+        deal_id: r.deal_id,
+        error: r.error,
         body: None,
     }
 }
@@ -129,7 +121,7 @@ fn to_event(r: Row) -> EventRow {
 /// Bodies are read separately so that the text listing never loads them.
 fn attach_bodies(conn: &mut DbConn, events: &mut [EventRow]) -> QueryResult<()> {
     let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
-    for chunk in ids.chunks(crate::mirror::CHUNK) {
+    for chunk in ids.chunks(crate::db::CHUNK) {
         let bodies: Vec<(i64, Vec<u8>)> = we::table
             .filter(we::id.eq_any(chunk))
             .select((we::id, we::body))

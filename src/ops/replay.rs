@@ -84,7 +84,7 @@ fn select(conn: &mut DbConn, selector: &Selector) -> QueryResult<(Vec<i64>, Vec<
             .load(conn)?,
         Selector::Ids(wanted) => {
             let mut found = Vec::new();
-            for chunk in wanted.chunks(crate::mirror::CHUNK) {
+            for chunk in wanted.chunks(crate::db::CHUNK) {
                 let part: Vec<i64> = we::table
                     .filter(we::id.eq_any(chunk))
                     .select(we::id)
@@ -109,7 +109,7 @@ fn select(conn: &mut DbConn, selector: &Selector) -> QueryResult<(Vec<i64>, Vec<
 /// Counts the selected deliveries by their status after the drain.
 fn outcome(conn: &mut DbConn, ids: &[i64]) -> QueryResult<ReplayReport> {
     let mut report = ReplayReport::default();
-    for chunk in ids.chunks(crate::mirror::CHUNK) {
+    for chunk in ids.chunks(crate::db::CHUNK) {
         let rows: Vec<(i64, DeliveryStatus, Option<String>)> = we::table
             .filter(we::id.eq_any(chunk))
             .select((we::id, we::status, we::error))

@@ -13,8 +13,8 @@ use diesel::sql_types::Bool;
 
 use crate::db::schema::leases;
 use crate::db::with_backend;
+use crate::db::OnlyIf;
 use crate::db::{DbConn, Pool, PooledConn};
-use crate::mirror::OnlyIf;
 use crate::time::now;
 
 /// How long a SQLite lease lasts without renewal.

@@ -138,8 +138,8 @@ fn candidates(
 ) -> diesel::QueryResult<Vec<Candidate>> {
     Ok(notes::live_rows(c, kind)?
         .into_iter()
-        .filter(|(key, synced, _)| !seen.contains(key) && synced.is_none_or(|s| s < started))
-        .map(|(key, _, ac)| (key, ac))
+        .filter(|r| !seen.contains(&r.key) && r.synced_at.is_none_or(|s| s < started))
+        .map(|r| (r.key, r.ac_id))
         .collect())
 }
 

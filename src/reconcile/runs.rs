@@ -125,6 +125,22 @@ pub fn create(
         .get_result(c))
 }
 
+/// What a resumption reads of the latest run.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = sr)]
+struct StoredRun {
+    id: i64,
+    mode: String,
+    scope: String,
+    status: RunStatus,
+    started_at: NaiveDateTime,
+    checkpoint: String,
+    api_requests: i64,
+    records_fetched: i64,
+    records_changed: i64,
+    records_deleted: i64,
+}
+
 /// The latest run, if it is of this mode and scope and did not finish: it resumes.
 pub fn find_resumable(
     conn: &mut DbConn,
@@ -132,46 +148,38 @@ pub fn find_resumable(
     scope: &str,
     now: NaiveDateTime,
 ) -> QueryResult<Option<Resumable>> {
-    type Row = (
-        i64,
-        String,
-        String,
-        RunStatus,
-        NaiveDateTime,
-        String,
-        i64,
-        i64,
-        i64,
-        i64,
-    );
-    let last: Option<Row> = sr::table
+    let Some(last) = sr::table
         .order(sr::id.desc())
-        .select((
-            sr::id,
-            sr::mode,
-            sr::scope,
-            sr::status,
-            sr::started_at,
-            sr::checkpoint,
-            sr::api_requests,
-            sr::records_fetched,
-            sr::records_changed,
-            sr::records_deleted,
-        ))
+        .select(StoredRun::as_select())
         .first(conn)
-        .optional()?;
-    let Some((id, m, s, status, started_at, checkpoint, api_requests, fetched, changed, deleted)) =
-        last
+        .optional()?
     else {
         return Ok(None);
     };
+    let StoredRun {
+        id,
+        mode: last_mode,
+        scope: last_scope,
+        status,
+        started_at,
+        checkpoint,
+        api_requests,
+        records_fetched: fetched,
+        records_changed: changed,
+        records_deleted: deleted,
+    } = last;
     let recent = now - started_at < chrono::Duration::hours(24);
     let unfinished = match status {
         RunStatus::Running | RunStatus::Failed => true,
         RunStatus::Succeeded => false,
     };
     let checkpoint: Checkpoint = serde_json::from_str(&checkpoint).unwrap_or_default();
-    if m != mode || s != scope || !unfinished || !recent || checkpoint == Checkpoint::default() {
+    if last_mode != mode
+        || last_scope != scope
+        || !unfinished
+        || !recent
+        || checkpoint == Checkpoint::default()
+    {
         return Ok(None);
     }
     let counters = Counters {

@@ -221,7 +221,7 @@ fn pass(
         }
     }
     stats.applied = applied_ids.len();
-    for chunk in applied_ids.chunks(crate::mirror::CHUNK) {
+    for chunk in applied_ids.chunks(crate::db::CHUNK) {
         diesel::update(we::table.filter(we::id.eq_any(chunk)))
             .set((
                 we::status.eq(DeliveryStatus::Applied),
@@ -332,7 +332,7 @@ pub async fn run(
 /// Marks deliveries pending again so that they are re-applied (under the staleness rule).
 pub fn requeue(conn: &mut DbConn, ids: &[i64]) -> QueryResult<usize> {
     let mut n = 0;
-    for chunk in ids.chunks(crate::mirror::CHUNK) {
+    for chunk in ids.chunks(crate::db::CHUNK) {
         n += diesel::update(we::table.filter(we::id.eq_any(chunk)))
             .set((
                 we::status.eq(DeliveryStatus::Pending),

@@ -229,7 +229,7 @@ impl TestApp {
             let pending: i64 = self
                 .with_conn(|c| {
                     we::table
-                        .filter(we::status.eq("pending"))
+                        .filter(we::status.eq(acmirror::webhook::status::DeliveryStatus::Pending))
                         .count()
                         .get_result(c)
                         .expect("count")
@@ -320,7 +320,7 @@ impl SimWorld {
                 use acmirror::db::schema::webhook_events as we;
                 use diesel::prelude::*;
                 we::table
-                    .filter(we::status.eq("failed"))
+                    .filter(we::status.eq(acmirror::webhook::status::DeliveryStatus::Failed))
                     .select((we::id, we::error))
                     .load(c)
                     .expect("query")

@@ -76,52 +76,43 @@ pub(super) fn webhook_stats(conn: &mut DbConn, now: DateTime<Utc>) -> QueryResul
     })
 }
 
-type RunRow = (
-    i64,
-    String,
-    String,
-    String,
-    NaiveDateTime,
-    Option<NaiveDateTime>,
-    i64,
-    i64,
-    i64,
-    i64,
-    Option<String>,
-);
+/// A run as the status document shows it.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = sr)]
+struct StoredRun {
+    id: i64,
+    mode: String,
+    run_trigger: String,
+    status: String,
+    started_at: NaiveDateTime,
+    finished_at: Option<NaiveDateTime>,
+    api_requests: i64,
+    records_fetched: i64,
+    records_changed: i64,
+    records_deleted: i64,
+    error: Option<String>,
+}
 
 pub(super) fn recent_runs(conn: &mut DbConn) -> QueryResult<Vec<SyncRun>> {
-    let rows: Vec<RunRow> = sr::table
+    let rows: Vec<StoredRun> = sr::table
         .order(sr::id.desc())
         .limit(RECENT_RUNS)
-        .select((
-            sr::id,
-            sr::mode,
-            sr::run_trigger,
-            sr::status,
-            sr::started_at,
-            sr::finished_at,
-            sr::api_requests,
-            sr::records_fetched,
-            sr::records_changed,
-            sr::records_deleted,
-            sr::error,
-        ))
+        .select(StoredRun::as_select())
         .load(conn)?;
     Ok(rows
         .into_iter()
         .map(|r| SyncRun {
-            id: r.0,
-            mode: r.1,
-            trigger: r.2,
-            status: r.3,
-            started_at: utc(r.4),
-            finished_at: r.5.map(utc),
-            api_requests: r.6,
-            records_fetched: r.7,
-            records_changed: r.8,
-            records_deleted: r.9,
-            error: r.10,
+            id: r.id,
+            mode: r.mode,
+            trigger: r.run_trigger,
+            status: r.status,
+            started_at: utc(r.started_at),
+            finished_at: r.finished_at.map(utc),
+            api_requests: r.api_requests,
+            records_fetched: r.records_fetched,
+            records_changed: r.records_changed,
+            records_deleted: r.records_deleted,
+            error: r.error,
         })
         .collect())
 }
