@@ -71,18 +71,15 @@ pub async fn webhook_secret(
     if let Some(s) = configured {
         return Ok((s.clone(), false));
     }
-    let pool = pool.clone();
-    tokio::task::spawn_blocking(move || {
+    db::blocking(pool, |conn| {
         let mut bytes = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut bytes);
         let candidate = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
-        let mut conn = pool.get()?;
-        let stored = db::meta::get_or_insert(&mut conn, SECRET_KEY, &candidate)?;
+        let stored = db::meta::get_or_insert(conn, SECRET_KEY, &candidate)?;
         let generated = stored == candidate;
         Ok((SecretString::from(stored), generated))
     })
     .await
-    .context("secret set-up panicked")?
 }
 
 /// Fails, saying why and what to do, when the database does not take a write.

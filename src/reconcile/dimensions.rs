@@ -3,7 +3,7 @@
 use anyhow::Context;
 
 use crate::activecampaign::ApiClient;
-use crate::db::{write_tx_retrying, Pool};
+use crate::db::{blocking, write_tx_retrying, Pool};
 use crate::mirror::dimensions::{self, Field, Stage};
 
 /// Reads tags, fields, lists, pipelines and stages and writes what changed; returns the
@@ -25,8 +25,7 @@ pub async fn refresh(pool: &Pool, client: &ApiClient) -> anyhow::Result<usize> {
         .pipelines()
         .await
         .context("Failed to read pipelines from the API")?;
-    let pool = pool.clone();
-    tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
+    blocking(pool, move |conn| {
         let tag_rows: Vec<(String, i64)> = tags.into_iter().map(|t| (t.name, t.id)).collect();
         let field_rows: Vec<Field> = fields
             .into_iter()
@@ -52,8 +51,7 @@ pub async fn refresh(pool: &Pool, client: &ApiClient) -> anyhow::Result<usize> {
                 title: s.title,
             })
             .collect();
-        let mut conn = pool.get()?;
-        let (changed, requeued) = write_tx_retrying(&mut conn, |c| {
+        let (changed, requeued) = write_tx_retrying(conn, |c| {
             let changed = dimensions::upsert_tag_ids(c, &tag_rows)?
                 + dimensions::upsert_fields(c, &field_rows)?
                 + dimensions::upsert_lists(c, &list_rows)?
@@ -72,5 +70,5 @@ pub async fn refresh(pool: &Pool, client: &ApiClient) -> anyhow::Result<usize> {
         }
         Ok(changed)
     })
-    .await?
+    .await
 }
