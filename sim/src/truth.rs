@@ -71,6 +71,19 @@ pub struct StageTruth {
     pub title: String,
 }
 
+/// An account user (`users`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserTruth {
+    /// `users.username`
+    pub username: String,
+    /// `users.first_name`
+    pub first_name: String,
+    /// `users.last_name`
+    pub last_name: String,
+    /// `users.email`
+    pub email: String,
+}
+
 /// A deal note (`deal_notes`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NoteTruth {
@@ -115,6 +128,9 @@ pub struct Snapshot {
     pub pipelines: BTreeMap<i64, String>,
     /// Stages by id.
     pub stages: BTreeMap<i64, StageTruth>,
+    /// Users by id.
+    #[serde(default)]
+    pub users: BTreeMap<i64, UserTruth>,
     /// Live deal notes by ActiveCampaign id.
     #[serde(default)]
     pub deal_notes: BTreeMap<i64, NoteTruth>,
@@ -159,6 +175,7 @@ pub fn diff(mirror: &Snapshot, truth: &Snapshot) -> Vec<Difference> {
     diff_map(&mut out, "fields", &mirror.fields, &truth.fields);
     diff_map(&mut out, "pipelines", &mirror.pipelines, &truth.pipelines);
     diff_map(&mut out, "stages", &mirror.stages, &truth.stages);
+    diff_map(&mut out, "users", &mirror.users, &truth.users);
     diff_map(
         &mut out,
         "deal_notes",

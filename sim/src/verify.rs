@@ -6,10 +6,11 @@ use diesel::prelude::*;
 
 use crate::truth::{
     norm, ContactTruth, DealTruth, FieldTruth, NoteTruth, Snapshot, StageTruth, TaskTruth,
+    UserTruth,
 };
 use acmirror::db::schema::{
     contact_field_values as cfv, contact_lists as cl, contact_tag_states as cts, contacts,
-    deal_notes as dn, deal_tasks as dt, deals, fields, lists, pipelines, stages, tags,
+    deal_notes as dn, deal_tasks as dt, deals, fields, lists, pipelines, stages, tags, users,
 };
 use acmirror::db::DbConn;
 
@@ -50,6 +51,17 @@ struct TaskRow {
     note: Option<String>,
     due_at: Option<chrono::NaiveDateTime>,
     done_at: Option<chrono::NaiveDateTime>,
+}
+
+/// A user's compared columns.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = users)]
+struct UserRow {
+    id: i64,
+    username: String,
+    first_name: String,
+    last_name: String,
+    email: String,
 }
 
 /// Reads the live rows of the mirror.
@@ -155,6 +167,19 @@ pub fn mirror_snapshot(conn: &mut DbConn) -> QueryResult<Snapshot> {
                     field_type,
                 },
             )
+        })
+        .collect();
+    let user_rows: Vec<UserRow> = users::table.select(UserRow::as_select()).load(conn)?;
+    snap.users = user_rows
+        .into_iter()
+        .map(|u| {
+            let truth = UserTruth {
+                username: u.username,
+                first_name: u.first_name,
+                last_name: u.last_name,
+                email: u.email,
+            };
+            (u.id, truth)
         })
         .collect();
     notes_and_tasks(conn, &mut snap)?;

@@ -1,5 +1,5 @@
-//! The small tables read in full on every reconciliation: tags, fields, lists, pipelines and
-//! stages.
+//! The small tables read in full on every reconciliation: tags, fields, lists, pipelines,
+//! stages and users.
 
 use std::collections::BTreeMap;
 
@@ -84,6 +84,26 @@ pub struct Stage {
     pub order: Option<i64>,
 }
 
+/// An account user (`/users`): deal owners, note and task authors.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct User {
+    /// ActiveCampaign's user id (a deal's `owner`).
+    #[serde(deserialize_with = "decode::id")]
+    pub id: i64,
+    /// Login name.
+    #[serde(default, deserialize_with = "decode::text")]
+    pub username: String,
+    /// First name.
+    #[serde(default, rename = "firstName", deserialize_with = "decode::text")]
+    pub first_name: String,
+    /// Last name.
+    #[serde(default, rename = "lastName", deserialize_with = "decode::text")]
+    pub last_name: String,
+    /// E-mail address.
+    #[serde(default, deserialize_with = "decode::text")]
+    pub email: String,
+}
+
 /// Every pipeline and every stage.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Pipelines {
@@ -108,6 +128,7 @@ struct RawTag {
 offset_page!(TagsPage, "tags", RawTag);
 offset_page!(FieldsPage, "fields", Field);
 offset_page!(ListsPage, "lists", List);
+offset_page!(UsersPage, "users", User);
 
 #[derive(Deserialize)]
 struct PipelinesPage {
@@ -152,6 +173,12 @@ impl ApiClient {
     /// Every list the API user may see.
     pub async fn lists(&self) -> Result<Vec<List>, ApiError> {
         let pages: Vec<ListsPage> = self.fetch_all_pages(|| Call::get("lists")).await?;
+        Ok(pages.into_iter().flat_map(|page| page.items).collect())
+    }
+
+    /// Every user of the account.
+    pub async fn users(&self) -> Result<Vec<User>, ApiError> {
+        let pages: Vec<UsersPage> = self.fetch_all_pages(|| Call::get("users")).await?;
         Ok(pages.into_iter().flat_map(|page| page.items).collect())
     }
 

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::client::ApiClient;
 use super::decode;
+use super::dimensions::User;
 use super::error::ApiError;
 use super::paging::offset_page;
 use super::request::Call;
@@ -105,26 +106,6 @@ impl fmt::Debug for NewWebhook {
             .field("list_id", &self.list_id)
             .finish()
     }
-}
-
-/// The API user the token belongs to.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct User {
-    /// ActiveCampaign's user id.
-    #[serde(deserialize_with = "decode::id")]
-    pub id: i64,
-    /// Login name.
-    #[serde(default, deserialize_with = "decode::text")]
-    pub username: String,
-    /// E-mail address.
-    #[serde(default, deserialize_with = "decode::text")]
-    pub email: String,
-    /// First name.
-    #[serde(default, rename = "firstName", deserialize_with = "decode::text")]
-    pub first_name: String,
-    /// Last name.
-    #[serde(default, rename = "lastName", deserialize_with = "decode::text")]
-    pub last_name: String,
 }
 
 offset_page!(WebhooksPage, "webhooks", Webhook);

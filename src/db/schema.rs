@@ -220,6 +220,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// The account's users (deal owners).
+    users (id) {
+        id -> BigInt,
+        username -> Text,
+        first_name -> Text,
+        last_name -> Text,
+        email -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     contacts,
     tags,
@@ -238,4 +249,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     sync_runs,
     leases,
     acmirror_meta,
+    users,
 );

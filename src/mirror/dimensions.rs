@@ -1,4 +1,4 @@
-//! The small dimension tables: lists, custom fields, pipelines, stages, tag ids. They carry no
+//! The small dimension tables: lists, custom fields, pipelines, stages, tag ids, users. They carry no
 //! source times; the newest write wins. Each function returns the rows that changed.
 
 use std::collections::HashMap;
@@ -105,6 +105,55 @@ pub fn upsert_stages(conn: &mut DbConn, rows: &[Stage]) -> QueryResult<usize> {
                    WHERE stages.title <> excluded.title \
                    OR (stages.pipeline_id IS NULL AND excluded.pipeline_id IS NOT NULL) \
                    OR stages.pipeline_id <> excluded.pipeline_id"
+            .to_owned(),
+    }
+    .run(conn, &values)
+}
+
+/// An account user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// User id (what `deals.owner_id` holds).
+    pub id: i64,
+    /// Login name.
+    pub username: String,
+    /// First name.
+    pub first_name: String,
+    /// Last name.
+    pub last_name: String,
+    /// E-mail address.
+    pub email: String,
+}
+
+/// Writes users; of rows for one id, the last wins. Returns the rows that changed.
+pub fn upsert_users(conn: &mut DbConn, rows: &[User]) -> QueryResult<usize> {
+    let mut last: HashMap<i64, &User> = HashMap::with_capacity(rows.len());
+    for u in rows {
+        last.insert(u.id, u);
+    }
+    let mut rows: Vec<&User> = last.into_values().collect();
+    rows.sort_unstable_by_key(|u| u.id);
+    let values: Vec<Vec<Val<'_>>> = rows
+        .iter()
+        .map(|u| {
+            vec![
+                Val::I64(u.id),
+                Val::Text(&u.username),
+                Val::Text(&u.first_name),
+                Val::Text(&u.last_name),
+                Val::Text(&u.email),
+            ]
+        })
+        .collect();
+    Upsert {
+        table: "users",
+        columns: &["id", "username", "first_name", "last_name", "email"],
+        conflict: "ON CONFLICT (id) DO UPDATE SET username = excluded.username, \
+                   first_name = excluded.first_name, last_name = excluded.last_name, \
+                   email = excluded.email \
+                   WHERE users.username <> excluded.username \
+                   OR users.first_name <> excluded.first_name \
+                   OR users.last_name <> excluded.last_name OR users.email <> excluded.email"
             .to_owned(),
     }
     .run(conn, &values)

@@ -4,10 +4,10 @@ use anyhow::Context;
 
 use crate::activecampaign::ApiClient;
 use crate::db::{blocking, write_tx_retrying, Pool};
-use crate::mirror::dimensions::{self, Field, Stage};
+use crate::mirror::dimensions::{self, Field, Stage, User};
 
-/// Reads tags, fields, lists, pipelines and stages and writes what changed; returns the
-/// number of changed rows.
+/// Reads tags, fields, lists, pipelines, stages and users and writes what changed; returns
+/// the number of changed rows.
 pub async fn refresh(pool: &Pool, client: &ApiClient) -> anyhow::Result<usize> {
     let tags = client
         .tags()
@@ -25,6 +25,10 @@ pub async fn refresh(pool: &Pool, client: &ApiClient) -> anyhow::Result<usize> {
         .pipelines()
         .await
         .context("Failed to read pipelines from the API")?;
+    let users = client
+        .users()
+        .await
+        .context("Failed to read users from the API")?;
     blocking(pool, move |conn| {
         let tag_rows: Vec<(String, i64)> = tags.into_iter().map(|t| (t.name, t.id)).collect();
         let field_rows: Vec<Field> = fields
@@ -51,12 +55,23 @@ pub async fn refresh(pool: &Pool, client: &ApiClient) -> anyhow::Result<usize> {
                 title: s.title,
             })
             .collect();
+        let user_rows: Vec<User> = users
+            .into_iter()
+            .map(|u| User {
+                id: u.id,
+                username: u.username,
+                first_name: u.first_name,
+                last_name: u.last_name,
+                email: u.email,
+            })
+            .collect();
         let (changed, requeued) = write_tx_retrying(conn, |c| {
             let changed = dimensions::upsert_tag_ids(c, &tag_rows)?
                 + dimensions::upsert_fields(c, &field_rows)?
                 + dimensions::upsert_lists(c, &list_rows)?
                 + dimensions::upsert_pipelines(c, &pipeline_rows)?
-                + dimensions::upsert_stages(c, &stage_rows)?;
+                + dimensions::upsert_stages(c, &stage_rows)?
+                + dimensions::upsert_users(c, &user_rows)?;
             // The custom fields are current now: deliveries that named a field by a tag the
             // mirror did not know yet get another chance.
             let requeued = crate::webhook::perstag::requeue_unknown_tags(c)?;

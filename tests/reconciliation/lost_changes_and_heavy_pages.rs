@@ -169,7 +169,7 @@ async fn many_lost_tag_additions_are_read_over_several_pages_and_no_further() {
     let run = w.reconcile(Mode::Incremental).await;
     let after = w.differences().await;
     assert!(after.is_empty(), "{}", show(&after));
-    // Dimensions (7), one contacts page, one deals page, and 3 pages of associations: the
+    // Dimensions (8), one contacts page, one deals page, and 3 pages of associations: the
     // older associations (hundreds, from the account's history) are not read.
     assert!(
         run.counters.api_requests <= 14,

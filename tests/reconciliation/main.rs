@@ -7,3 +7,4 @@ mod notes;
 mod partial_blocks;
 mod passes;
 mod ties;
+mod users;

@@ -2,11 +2,12 @@
 
 use std::collections::BTreeMap;
 
-use super::catalog::{self, tag_by_id, LISTS, PIPELINES};
+use super::catalog::{self, tag_by_id, LISTS, PIPELINES, USERS};
 use super::model::{Contact, Deal, NoteOwner, Task, TASK_TYPES};
 use super::state::Account;
 use crate::truth::{
     norm, ContactTruth, DealTruth, FieldTruth, NoteTruth, Snapshot, StageTruth, TaskTruth,
+    UserTruth,
 };
 
 /// Everything live in the account. Deals in the restricted pipeline appear as what the API
@@ -77,6 +78,15 @@ pub(crate) fn dimensions(heavy: bool) -> Snapshot {
     }
     for l in LISTS {
         s.lists.insert(l.id, l.name.to_string());
+    }
+    for u in USERS {
+        let truth = UserTruth {
+            username: u.username.to_string(),
+            first_name: u.first_name.to_string(),
+            last_name: u.last_name.to_string(),
+            email: u.email.to_string(),
+        };
+        s.users.insert(u.id, truth);
     }
     for f in catalog::fields(heavy) {
         let truth = FieldTruth {

@@ -1,4 +1,4 @@
-//! The small tables: `/users/me`, `/tags`, `/fields`, `/lists`, `/webhook/events`.
+//! The small tables: `/users`, `/users/me`, `/tags`, `/fields`, `/lists`, `/webhook/events`.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
@@ -36,12 +36,22 @@ pub(crate) const WEBHOOK_EVENTS: &[&str] = &[
 ];
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/users/me", web::get().to(me))
+    cfg.route("/users", web::get().to(users))
+        .route("/users/me", web::get().to(me))
         .route("/tags", web::get().to(tags))
         .route("/tags/{id}", web::get().to(tag))
         .route("/fields", web::get().to(fields))
         .route("/lists", web::get().to(lists))
         .route("/webhook/events", web::get().to(events));
+}
+
+async fn users(state: State, req: HttpRequest) -> HttpResponse {
+    let p = Params::of(&req);
+    let all: Vec<Value> = USERS
+        .iter()
+        .map(|u| render::user(u, state.base()))
+        .collect();
+    ok(&json!({ "users": page_of(&all, &p), "meta": meta_total(all.len()) }))
 }
 
 async fn me(state: State) -> HttpResponse {
