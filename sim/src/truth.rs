@@ -71,6 +71,19 @@ pub struct StageTruth {
     pub title: String,
 }
 
+/// An option of a choice field (`field_options`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldOptionTruth {
+    /// `field_options.field_id`
+    pub field_id: i64,
+    /// `field_options.value`
+    pub value: String,
+    /// `field_options.label`
+    pub label: String,
+    /// `field_options.ordernum`
+    pub ordernum: Option<i64>,
+}
+
 /// An account user (`users`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserTruth {
@@ -131,6 +144,9 @@ pub struct Snapshot {
     /// Users by id.
     #[serde(default)]
     pub users: BTreeMap<i64, UserTruth>,
+    /// Options of choice fields by id.
+    #[serde(default)]
+    pub field_options: BTreeMap<i64, FieldOptionTruth>,
     /// Live deal notes by ActiveCampaign id.
     #[serde(default)]
     pub deal_notes: BTreeMap<i64, NoteTruth>,
@@ -176,6 +192,12 @@ pub fn diff(mirror: &Snapshot, truth: &Snapshot) -> Vec<Difference> {
     diff_map(&mut out, "pipelines", &mirror.pipelines, &truth.pipelines);
     diff_map(&mut out, "stages", &mirror.stages, &truth.stages);
     diff_map(&mut out, "users", &mirror.users, &truth.users);
+    diff_map(
+        &mut out,
+        "field_options",
+        &mirror.field_options,
+        &truth.field_options,
+    );
     diff_map(
         &mut out,
         "deal_notes",

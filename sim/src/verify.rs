@@ -5,12 +5,13 @@ use std::collections::BTreeMap;
 use diesel::prelude::*;
 
 use crate::truth::{
-    norm, ContactTruth, DealTruth, FieldTruth, NoteTruth, Snapshot, StageTruth, TaskTruth,
-    UserTruth,
+    norm, ContactTruth, DealTruth, FieldOptionTruth, FieldTruth, NoteTruth, Snapshot, StageTruth,
+    TaskTruth, UserTruth,
 };
 use acmirror::db::schema::{
     contact_field_values as cfv, contact_lists as cl, contact_tag_states as cts, contacts,
-    deal_notes as dn, deal_tasks as dt, deals, fields, lists, pipelines, stages, tags, users,
+    deal_notes as dn, deal_tasks as dt, deals, field_options, fields, lists, pipelines, stages,
+    tags, users,
 };
 use acmirror::db::DbConn;
 
@@ -51,6 +52,17 @@ struct TaskRow {
     note: Option<String>,
     due_at: Option<chrono::NaiveDateTime>,
     done_at: Option<chrono::NaiveDateTime>,
+}
+
+/// A field option's compared columns.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = field_options)]
+struct OptionRow {
+    id: i64,
+    field_id: i64,
+    value: String,
+    label: String,
+    ordernum: Option<i64>,
 }
 
 /// A user's compared columns.
@@ -180,6 +192,21 @@ pub fn mirror_snapshot(conn: &mut DbConn) -> QueryResult<Snapshot> {
                 email: u.email,
             };
             (u.id, truth)
+        })
+        .collect();
+    let option_rows: Vec<OptionRow> = field_options::table
+        .select(OptionRow::as_select())
+        .load(conn)?;
+    snap.field_options = option_rows
+        .into_iter()
+        .map(|o| {
+            let truth = FieldOptionTruth {
+                field_id: o.field_id,
+                value: o.value,
+                label: o.label,
+                ordernum: o.ordernum,
+            };
+            (o.id, truth)
         })
         .collect();
     notes_and_tasks(conn, &mut snap)?;

@@ -91,6 +91,24 @@ where
     Ok(Option::<Vec<T>>::deserialize(de)?.unwrap_or_default())
 }
 
+/// A list of ids (strings or numbers); `None` when the key is missing, `null` or not a list,
+/// so that "not said" stays apart from "none".
+pub(crate) fn opt_id_list<'de, D: Deserializer<'de>>(de: D) -> Result<Option<Vec<i64>>, D::Error> {
+    Ok(match Value::deserialize(de)? {
+        Value::Array(items) => Some(
+            items
+                .into_iter()
+                .filter_map(|item| match item {
+                    Value::String(s) => s.trim().parse().ok(),
+                    Value::Number(n) => n.as_i64(),
+                    _ => None,
+                })
+                .collect(),
+        ),
+        _ => None,
+    })
+}
+
 /// A list of strings; `null` or a non-list is empty.
 pub(crate) fn text_list<'de, D: Deserializer<'de>>(de: D) -> Result<Vec<String>, D::Error> {
     Ok(match Value::deserialize(de)? {

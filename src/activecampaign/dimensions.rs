@@ -37,6 +37,40 @@ pub struct Field {
     /// `type`: text, textarea, date, datetime, dropdown, multiselect, radio, checkbox, hidden…
     #[serde(default, rename = "type", deserialize_with = "decode::text")]
     pub field_type: String,
+    /// The ids of its options (`options`), when the record lists them: then they are all of
+    /// them, and an option the mirror holds beyond them was removed upstream.
+    #[serde(default, deserialize_with = "decode::opt_id_list")]
+    pub options: Option<Vec<i64>>,
+}
+
+/// An option of a dropdown, radio, checkbox or multiselect field (`fieldOptions`, sideloaded
+/// with `/fields`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct FieldOption {
+    /// ActiveCampaign's option id.
+    #[serde(deserialize_with = "decode::id")]
+    pub id: i64,
+    /// The field it belongs to.
+    #[serde(rename = "field", deserialize_with = "decode::id")]
+    pub field_id: i64,
+    /// The stored value (what `contact_field_values.value` holds).
+    #[serde(default, deserialize_with = "decode::text")]
+    pub value: String,
+    /// The label shown.
+    #[serde(default, deserialize_with = "decode::text")]
+    pub label: String,
+    /// Position among the field's options (`orderid`).
+    #[serde(default, rename = "orderid", deserialize_with = "decode::opt_i64")]
+    pub order: Option<i64>,
+}
+
+/// Every contact field and every option of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Fields {
+    /// Fields in the order the API returned them.
+    pub fields: Vec<Field>,
+    /// Options of all fields, by id.
+    pub options: Vec<FieldOption>,
 }
 
 /// A mailing list.
@@ -126,7 +160,6 @@ struct RawTag {
 }
 
 offset_page!(TagsPage, "tags", RawTag);
-offset_page!(FieldsPage, "fields", Field);
 offset_page!(ListsPage, "lists", List);
 offset_page!(UsersPage, "users", User);
 
@@ -136,6 +169,24 @@ struct PipelinesPage {
     pipelines: Vec<Pipeline>,
     #[serde(default, rename = "dealStages", deserialize_with = "decode::list")]
     stages: Vec<Stage>,
+}
+
+#[derive(Deserialize)]
+struct FieldsPage {
+    #[serde(default, deserialize_with = "decode::list")]
+    fields: Vec<Field>,
+    #[serde(default, rename = "fieldOptions", deserialize_with = "decode::list")]
+    options: Vec<FieldOption>,
+}
+
+impl OffsetPage for FieldsPage {
+    fn len(&self) -> usize {
+        self.fields.len()
+    }
+
+    fn first_id(&self) -> Option<i64> {
+        self.fields.first().map(|f| f.id)
+    }
 }
 
 impl OffsetPage for PipelinesPage {
@@ -164,10 +215,20 @@ impl ApiClient {
             .collect())
     }
 
-    /// Every contact custom field definition.
-    pub async fn fields(&self) -> Result<Vec<Field>, ApiError> {
+    /// Every contact custom field definition, with the options sideloaded on its pages (no
+    /// separate request for options).
+    pub async fn fields(&self) -> Result<Fields, ApiError> {
         let pages: Vec<FieldsPage> = self.fetch_all_pages(|| Call::get("fields")).await?;
-        Ok(pages.into_iter().flat_map(|page| page.items).collect())
+        let mut options = BTreeMap::new();
+        let mut fields = Vec::new();
+        for page in pages {
+            fields.extend(page.fields);
+            options.extend(page.options.into_iter().map(|o| (o.id, o)));
+        }
+        Ok(Fields {
+            fields,
+            options: options.into_values().collect(),
+        })
     }
 
     /// Every list the API user may see.

@@ -37,7 +37,7 @@ mod tests;
 pub use client::{normalize_base_url, ApiClient, ClientConfig, DEFAULT_RATE_LIMIT};
 pub use contacts::{Contact, ContactTag, ContactsPage, FieldValue, ListMembership};
 pub use deals::{Deal, DealsPage};
-pub use dimensions::{Field, List, Pipeline, Pipelines, Stage, Tag, User};
+pub use dimensions::{Field, FieldOption, Fields, List, Pipeline, Pipelines, Stage, Tag, User};
 pub use error::ApiError;
 pub use notes::{DealTask, Note, TaskType};
 pub use page_size::PageSizer;

@@ -221,6 +221,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Options of choice fields.
+    field_options (id) {
+        id -> BigInt,
+        field_id -> BigInt,
+        value -> Text,
+        label -> Text,
+        ordernum -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
     /// The account's users (deal owners).
     users (id) {
         id -> BigInt,
@@ -250,4 +261,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     leases,
     acmirror_meta,
     users,
+    field_options,
 );

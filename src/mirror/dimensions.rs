@@ -1,4 +1,5 @@
-//! The small dimension tables: lists, custom fields, pipelines, stages, tag ids, users. They carry no
+//! The small dimension tables: lists, custom fields and their options, pipelines, stages, tag
+//! ids, users. They carry no
 //! source times; the newest write wins. Each function returns the rows that changed.
 
 use std::collections::HashMap;
@@ -7,7 +8,7 @@ use diesel::prelude::*;
 use diesel::upsert::excluded;
 
 use crate::db::bulk::{Upsert, Val};
-use crate::db::schema::{fields, tags};
+use crate::db::schema::{field_options, fields, tags};
 use crate::db::with_backend;
 use crate::db::DbConn;
 
@@ -108,6 +109,75 @@ pub fn upsert_stages(conn: &mut DbConn, rows: &[Stage]) -> QueryResult<usize> {
             .to_owned(),
     }
     .run(conn, &values)
+}
+
+/// An option of a choice field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldOption {
+    /// Option id.
+    pub id: i64,
+    /// Its field.
+    pub field_id: i64,
+    /// The stored value.
+    pub value: String,
+    /// The label shown.
+    pub label: String,
+    /// Position among the field's options.
+    pub ordernum: Option<i64>,
+}
+
+/// Writes field options, then removes the options of each field in `complete` (a field id
+/// with every option id it has now) that it no longer lists. Options of fields not in
+/// `complete` are only added or updated. Returns the rows written or removed.
+pub fn replace_field_options(
+    conn: &mut DbConn,
+    rows: &[FieldOption],
+    complete: &HashMap<i64, Vec<i64>>,
+) -> QueryResult<usize> {
+    let mut last: HashMap<i64, &FieldOption> = HashMap::with_capacity(rows.len());
+    for o in rows {
+        last.insert(o.id, o);
+    }
+    let mut rows: Vec<&FieldOption> = last.into_values().collect();
+    rows.sort_unstable_by_key(|o| o.id);
+    let values: Vec<Vec<Val<'_>>> = rows
+        .iter()
+        .map(|o| {
+            vec![
+                Val::I64(o.id),
+                Val::I64(o.field_id),
+                Val::Text(&o.value),
+                Val::Text(&o.label),
+                Val::OptI64(o.ordernum),
+            ]
+        })
+        .collect();
+    let written = Upsert {
+        table: "field_options",
+        columns: &["id", "field_id", "value", "label", "ordernum"],
+        conflict: "ON CONFLICT (id) DO UPDATE SET field_id = excluded.field_id, \
+                   value = excluded.value, label = excluded.label, ordernum = excluded.ordernum \
+                   WHERE field_options.field_id <> excluded.field_id \
+                   OR field_options.value <> excluded.value \
+                   OR field_options.label <> excluded.label \
+                   OR field_options.ordernum IS DISTINCT FROM excluded.ordernum"
+            .to_owned(),
+    }
+    .run(conn, &values)?;
+    let held: Vec<(i64, i64)> = field_options::table
+        .select((field_options::id, field_options::field_id))
+        .load(conn)?;
+    let gone: Vec<i64> = held
+        .into_iter()
+        .filter(|(id, field)| complete.get(field).is_some_and(|now| !now.contains(id)))
+        .map(|(id, _)| id)
+        .collect();
+    let mut removed = 0;
+    for chunk in gone.chunks(crate::db::CHUNK) {
+        removed += diesel::delete(field_options::table.filter(field_options::id.eq_any(chunk)))
+            .execute(conn)?;
+    }
+    Ok(written + removed)
 }
 
 /// An account user.

@@ -1,12 +1,14 @@
 //! The small dimension tables, read in full on every run (a handful of requests).
 
+use std::collections::HashMap;
+
 use anyhow::Context;
 
 use crate::activecampaign::ApiClient;
 use crate::db::{blocking, write_tx_retrying, Pool};
-use crate::mirror::dimensions::{self, Field, Stage, User};
+use crate::mirror::dimensions::{self, Field, FieldOption, Stage, User};
 
-/// Reads tags, fields, lists, pipelines, stages and users and writes what changed; returns
+/// Reads tags, fields and their options, lists, pipelines, stages and users and writes what changed; returns
 /// the number of changed rows.
 pub async fn refresh(pool: &Pool, client: &ApiClient) -> anyhow::Result<usize> {
     let tags = client
@@ -31,7 +33,24 @@ pub async fn refresh(pool: &Pool, client: &ApiClient) -> anyhow::Result<usize> {
         .context("Failed to read users from the API")?;
     blocking(pool, move |conn| {
         let tag_rows: Vec<(String, i64)> = tags.into_iter().map(|t| (t.name, t.id)).collect();
+        let complete: HashMap<i64, Vec<i64>> = fields
+            .fields
+            .iter()
+            .filter_map(|f| Some((f.id, f.options.clone()?)))
+            .collect();
+        let option_rows: Vec<FieldOption> = fields
+            .options
+            .into_iter()
+            .map(|o| FieldOption {
+                id: o.id,
+                field_id: o.field_id,
+                value: o.value,
+                label: o.label,
+                ordernum: o.order,
+            })
+            .collect();
         let field_rows: Vec<Field> = fields
+            .fields
             .into_iter()
             .map(|f| Field {
                 id: f.id,
@@ -71,7 +90,8 @@ pub async fn refresh(pool: &Pool, client: &ApiClient) -> anyhow::Result<usize> {
                 + dimensions::upsert_lists(c, &list_rows)?
                 + dimensions::upsert_pipelines(c, &pipeline_rows)?
                 + dimensions::upsert_stages(c, &stage_rows)?
-                + dimensions::upsert_users(c, &user_rows)?;
+                + dimensions::upsert_users(c, &user_rows)?
+                + dimensions::replace_field_options(c, &option_rows, &complete)?;
             // The custom fields are current now: deliveries that named a field by a tag the
             // mirror did not know yet get another chance.
             let requeued = crate::webhook::perstag::requeue_unknown_tags(c)?;

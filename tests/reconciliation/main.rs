@@ -1,10 +1,11 @@
 //! Reconciliation against the built-in simulator: passes, ties, clocks that disagree, changes
-//! that send no webhook, heavy pages, partial webhook blocks, notes and tasks.
+//! that send no webhook, heavy pages, partial webhook blocks, notes and tasks, the dimension
+//! tables.
 
 mod clock_skew;
+mod dimensions;
 mod lost_changes_and_heavy_pages;
 mod notes;
 mod partial_blocks;
 mod passes;
 mod ties;
-mod users;

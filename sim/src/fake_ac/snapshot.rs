@@ -6,8 +6,8 @@ use super::catalog::{self, tag_by_id, LISTS, PIPELINES, USERS};
 use super::model::{Contact, Deal, NoteOwner, Task, TASK_TYPES};
 use super::state::Account;
 use crate::truth::{
-    norm, ContactTruth, DealTruth, FieldTruth, NoteTruth, Snapshot, StageTruth, TaskTruth,
-    UserTruth,
+    norm, ContactTruth, DealTruth, FieldOptionTruth, FieldTruth, NoteTruth, Snapshot, StageTruth,
+    TaskTruth, UserTruth,
 };
 
 /// Everything live in the account. Deals in the restricted pipeline appear as what the API
@@ -89,6 +89,15 @@ pub(crate) fn dimensions(heavy: bool) -> Snapshot {
         s.users.insert(u.id, truth);
     }
     for f in catalog::fields(heavy) {
+        for (i, label) in super::api::option_labels(f).iter().enumerate() {
+            let option = FieldOptionTruth {
+                field_id: f.id,
+                value: label.to_string(),
+                label: label.to_string(),
+                ordernum: Some(i as i64 + 1),
+            };
+            s.field_options.insert(super::api::option_id(f, i), option);
+        }
         let truth = FieldTruth {
             title: f.title.to_string(),
             perstag: Some(f.perstag.to_string()),

@@ -244,8 +244,14 @@ async fn dimensions_decode_and_template_tags_are_left_out() {
 
     assert_eq!(tags.len(), 1);
     assert_eq!((tags[0].id, tags[0].name.as_str()), (1, "one"));
-    assert_eq!(fields[0].perstag, "PREFERRED_LANGUAGE");
-    assert_eq!(fields[0].field_type, "dropdown");
+    assert_eq!(fields.fields[0].perstag, "PREFERRED_LANGUAGE");
+    assert_eq!(fields.fields[0].field_type, "dropdown");
+    assert_eq!(fields.fields[0].options, Some(vec![1, 2, 3]));
+    assert_eq!(
+        fields.options,
+        [acmirror_option(1, 1, "af", "Afrikaans", None)],
+        "the sideloaded option, its order absent"
+    );
     assert_eq!(
         (lists[0].id, lists[0].name.as_str()),
         (1, "Email Subscription")
@@ -279,4 +285,20 @@ async fn offset_paging_stops_on_the_first_short_page() {
 
     assert_eq!(tags.len(), 103);
     assert_eq!(tags.last().map(|t| t.id), Some(103));
+}
+
+fn acmirror_option(
+    id: i64,
+    field_id: i64,
+    value: &str,
+    label: &str,
+    order: Option<i64>,
+) -> crate::activecampaign::FieldOption {
+    crate::activecampaign::FieldOption {
+        id,
+        field_id,
+        value: value.into(),
+        label: label.into(),
+        order,
+    }
 }

@@ -106,8 +106,8 @@ async fn fields(state: State, req: HttpRequest) -> HttpResponse {
                 json!({
                     "field": f.id.to_string(), "orderid": (i + 1).to_string(), "value": label,
                     "label": label, "isdefault": "0", "cdate": null, "udate": null,
-                    "links": { "field": format!("{base}/api/3/fieldOptions/{}/field", f.id * 10 + i as i64 + 1) },
-                    "id": (f.id * 10 + i as i64 + 1).to_string(),
+                    "links": { "field": format!("{base}/api/3/fieldOptions/{}/field", render::option_id(f, i)) },
+                    "id": render::option_id(f, i).to_string(),
                 })
             })
         })

@@ -5,6 +5,8 @@ mod deals;
 mod dims;
 mod notes;
 mod render;
+
+pub(crate) use render::{option_id, option_labels};
 mod sideload;
 mod webhooks;
 

@@ -209,7 +209,7 @@ pub(crate) fn field(f: &FieldDef, ordernum: usize, base: &str) -> Value {
         "perstag": f.perstag, "defval": null, "show_in_list": "0", "rows": "0", "cols": "0",
         "visible": "1", "service": "", "ordernum": ordernum.to_string(),
         "cdate": "2024-03-11T10:20:00-05:00", "udate": "2024-03-11T10:20:00-05:00",
-        "options": option_labels(f).iter().enumerate().map(|(i, _)| (f.id * 10 + i as i64 + 1).to_string()).collect::<Vec<_>>(),
+        "options": option_labels(f).iter().enumerate().map(|(i, _)| option_id(f, i).to_string()).collect::<Vec<_>>(),
         "relations": [f.id.to_string()],
         "links": {
             "options": format!("{base}/api/3/fields/{}/options", f.id),
@@ -217,6 +217,11 @@ pub(crate) fn field(f: &FieldDef, ordernum: usize, base: &str) -> Value {
         },
         "id": f.id.to_string(),
     })
+}
+
+/// The id of a choice field's `index`-th option (fields have fewer than ten).
+pub(crate) fn option_id(f: &FieldDef, index: usize) -> i64 {
+    f.id * 10 + index as i64 + 1
 }
 
 /// The option labels of a choice field.

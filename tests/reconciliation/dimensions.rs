@@ -1,5 +1,6 @@
-//! Users: read in full by every reconciliation, so that `deals.owner_id` reports as a name; the
-//! README's query over them runs as written.
+//! The dimension tables read in full by every reconciliation: users, so that `deals.owner_id`
+//! reports as a name (the README's query over them runs as written), and the options of choice
+//! fields, of which a field's own list says which are gone.
 
 use std::collections::BTreeMap;
 
@@ -108,5 +109,93 @@ async fn a_user_changed_in_the_mirror_is_put_back_by_the_next_run() {
     assert_eq!(users[0].table, "users");
     let s = w.reconcile(Mode::Incremental).await;
     assert!(s.counters.changed >= 1);
+    assert!(w.differences().await.is_empty());
+}
+
+#[tokio::test]
+async fn field_options_arrive_and_an_option_a_field_no_longer_lists_is_removed() {
+    use acmirror::mirror::dimensions::{replace_field_options, FieldOption};
+    use std::collections::HashMap;
+    let w = SimWorld::start(FakeAcConfig {
+        seed: 43,
+        contacts: 20,
+        deals: 10,
+        rate_limit: 0,
+        ..FakeAcConfig::default()
+    })
+    .await;
+    w.reconcile(Mode::Incremental).await;
+    assert!(w.differences().await.is_empty());
+    let truth = w.sim.truth();
+    let (&first_id, first) = truth
+        .field_options
+        .iter()
+        .next()
+        .expect("the simulator has choice fields");
+    let field = first.field_id;
+    let listed: Vec<i64> = truth
+        .field_options
+        .iter()
+        .filter(|(_, o)| o.field_id == field)
+        .map(|(id, _)| *id)
+        .collect();
+    let gone = FieldOption {
+        id: 999_999,
+        field_id: field,
+        value: "Klingon".into(),
+        label: "Klingon".into(),
+        ordernum: Some(99),
+    };
+    let (kept, removed) = w
+        .app
+        .with_conn(move |c| {
+            // A field whose record did not list its options keeps what the mirror has.
+            let kept = replace_field_options(c, std::slice::from_ref(&gone), &HashMap::new())
+                .expect("write");
+            let count = |c: &mut acmirror::db::DbConn| -> i64 {
+                use acmirror::db::schema::field_options as fo;
+                use diesel::prelude::*;
+                fo::table
+                    .filter(fo::id.eq(999_999))
+                    .count()
+                    .get_result(c)
+                    .expect("count")
+            };
+            let after_kept = count(c);
+            // Its own list, without the option, removes it.
+            let complete = HashMap::from([(field, listed)]);
+            let removed = replace_field_options(c, &[], &complete).expect("write");
+            (kept + after_kept as usize, removed + count(c) as usize)
+        })
+        .await;
+    assert_eq!(kept, 2, "written once, then still there");
+    assert_eq!(removed, 1, "removed once, then gone");
+    assert!(w.differences().await.is_empty());
+
+    // Upstream state wins over the mirror's on the next run: a relabelled option is put back,
+    // an option the field does not list is removed.
+    w.app
+        .with_conn(move |c| {
+            let odd = [
+                FieldOption {
+                    id: first_id,
+                    field_id: field,
+                    value: "changed".into(),
+                    label: "changed".into(),
+                    ordernum: None,
+                },
+                FieldOption {
+                    id: 999_998,
+                    field_id: field,
+                    value: "extra".into(),
+                    label: "extra".into(),
+                    ordernum: None,
+                },
+            ];
+            replace_field_options(c, &odd, &HashMap::new()).expect("write")
+        })
+        .await;
+    assert_eq!(w.differences().await.len(), 2);
+    w.reconcile(Mode::Incremental).await;
     assert!(w.differences().await.is_empty());
 }
