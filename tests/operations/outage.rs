@@ -417,12 +417,30 @@ async fn a_full_disk_under_sqlite_spools_deliveries_until_the_spool_is_full() {
     assert_eq!(readyz(&client, &base).await.0, 200);
     assert_eq!(post(&client, &base, 0).await, 200);
 
-    // An empty WAL, so that the next write has to grow a file on the full disk.
+    // An empty WAL, so that the next write has to grow a file on the full disk. The checkpoint
+    // cannot truncate while the daemon's apply worker or checkpoint task reads: again until it
+    // says it did (busy 0, nothing left in the log).
     {
-        use diesel::connection::SimpleConnection;
+        #[derive(diesel::QueryableByName)]
+        struct Checkpoint {
+            #[diesel(sql_type = diesel::sql_types::Integer)]
+            busy: i32,
+            #[diesel(sql_type = diesel::sql_types::Integer)]
+            log: i32,
+        }
         let mut conn = diesel::SqliteConnection::establish(&db_url).expect("sqlite");
-        conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE);")
-            .expect("checkpoint");
+        let mut truncated = false;
+        for _ in 0..200 {
+            let c: Checkpoint = diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .get_result(&mut conn)
+                .expect("checkpoint");
+            if c.busy == 0 && c.log == 0 {
+                truncated = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(truncated, "the WAL could be truncated");
     }
     let filler = disk.fill();
     let mut answers = Vec::new();
