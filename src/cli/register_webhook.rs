@@ -19,7 +19,8 @@ pub struct RegisterWebhookArgs {
     /// or the full webhook URL that `serve` prints (ActiveCampaign only posts HTTPS to port 443)
     #[arg(long, value_name = "PUBLIC_URL")]
     url: String,
-    /// Event types to subscribe [default: every type the mirror uses that the account offers]
+    /// Event types to subscribe, or `all` (engagement events too: one delivery per recipient
+    /// and event) [default: every type the mirror uses that the account offers]
     #[arg(long, value_name = "E,...", value_delimiter = ',')]
     events: Option<Vec<String>>,
     /// Initiators to include

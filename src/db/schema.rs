@@ -221,6 +221,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// One row per engagement delivery.
+    contact_activities (event_id) {
+        event_id -> BigInt,
+        activity_type -> Text,
+        contact_id -> Nullable<BigInt>,
+        campaign_id -> Nullable<BigInt>,
+        message_id -> Nullable<BigInt>,
+        link_url -> Nullable<Text>,
+        detail -> Nullable<Text>,
+        occurred_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     /// Options of choice fields.
     field_options (id) {
         id -> BigInt,
@@ -262,4 +276,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     acmirror_meta,
     users,
     field_options,
+    contact_activities,
 );

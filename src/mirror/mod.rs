@@ -7,6 +7,7 @@
 //! never overwrites newer state, whatever order it arrives in, and concurrent appliers cannot
 //! interleave a read and a write. Equal times: the later arrival wins.
 
+pub mod activities;
 pub mod contacts;
 pub mod deals;
 pub mod dimensions;

@@ -216,12 +216,22 @@ fn check_sources(sources: &[String]) -> Result<(), RegisterError> {
 
 /// The events to subscribe, and the mirrored ones the account does not offer. Explicitly
 /// requested events must all be offered: ActiveCampaign would reject the webhook otherwise.
+/// `all` is every event the account offers, engagement events (one delivery per recipient and
+/// event) included.
 fn choose_events(
     requested: Option<&[String]>,
     offered: &[String],
 ) -> Result<(Vec<String>, Vec<String>), RegisterError> {
     let is_offered = |e: &str| offered.iter().any(|o| o == e);
     match requested {
+        Some([all]) if all == "all" => {
+            let missing = EventKind::mirrored_names()
+                .into_iter()
+                .filter(|e| !is_offered(e))
+                .map(String::from)
+                .collect();
+            Ok((offered.to_vec(), missing))
+        }
         Some(events) => {
             let unknown: Vec<&str> = events
                 .iter()
@@ -314,5 +324,14 @@ mod tests {
         assert!(missing.contains(&"subscribe".to_owned()));
         let err = choose_events(Some(&["bogus".to_owned()]), &offered).expect_err("unknown");
         assert!(err.to_string().contains("bogus"));
+    }
+
+    #[test]
+    fn all_is_every_event_the_account_offers() {
+        let offered = ["update", "open", "click", "deal_add"].map(String::from);
+        let (events, missing) =
+            choose_events(Some(&["all".to_owned()]), &offered).expect("some offered");
+        assert_eq!(events, offered);
+        assert!(missing.contains(&"subscribe".to_owned()));
     }
 }

@@ -9,6 +9,7 @@ use super::event::{ContactBlock, DealBlock, Delivery};
 use super::kind::EventKind::{self, *};
 use super::perstag;
 use crate::db::DbConn;
+use crate::mirror::activities::{self, Activity};
 use crate::mirror::contacts::{self, ContactState, ContactStub, Present};
 use crate::mirror::deals::{self, DealState};
 use crate::mirror::dimensions::{self, Stage};
@@ -114,6 +115,7 @@ struct Writes {
     stages: Vec<Stage>,
     lists: Vec<(i64, String)>,
     deals: Vec<DealState>,
+    activities: Vec<Activity>,
     singles: Vec<Single>,
 }
 
@@ -214,7 +216,23 @@ impl Writes {
                 self.lists.push(l);
             }
             Bounce | Click | Open | Sent | Forward | Share | Reply | SmsReply | SmsSent
-            | SmsUnsub | DealTasktypeAdd | ContactTaskAdd => match &d.contact {
+            | SmsUnsub => {
+                if let Some(c) = &d.contact {
+                    self.contact(c, at, perstags)?;
+                }
+                let e = &d.engagement;
+                self.activities.push(Activity {
+                    event_id,
+                    activity_type: kind.name(),
+                    contact_id: d.contact_id(),
+                    campaign_id: e.campaign_id,
+                    message_id: e.message_id,
+                    link_url: e.link_url.clone(),
+                    detail: e.detail.clone(),
+                    occurred_at: at,
+                });
+            }
+            DealTasktypeAdd | ContactTaskAdd => match &d.contact {
                 Some(c) => self.contact(c, at, perstags)?,
                 None => {
                     return Ok(Outcome::Ignored(
@@ -322,6 +340,7 @@ impl Writes {
         dimensions::upsert_stages(conn, &self.stages)?;
         dimensions::upsert_lists(conn, &self.lists)?;
         deals::upsert(conn, &self.deals, now)?;
+        activities::add(conn, &self.activities)?;
         for single in &self.singles {
             match single {
                 Single::ContactNote {

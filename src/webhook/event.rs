@@ -130,6 +130,50 @@ pub struct Delivery {
     pub stage: Option<(i64, Option<i64>, String)>,
     /// `list[id]`, `list[name]` (`list_add`).
     pub new_list: Option<(i64, String)>,
+    /// What an engagement event (`open`, `click`, `bounce`, …) says beyond the contact.
+    pub engagement: Engagement,
+}
+
+/// The campaign, message, link and detail of an engagement delivery.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Engagement {
+    /// `campaign[id]`
+    pub campaign_id: Option<i64>,
+    /// `campaign[message][id]`
+    pub message_id: Option<i64>,
+    /// `link[url]` (clicks).
+    pub link_url: Option<String>,
+    /// Whatever else says what happened: a bounce's type, code and description, a reply's or
+    /// an SMS reply's text, a share's network, a send's recipient count.
+    pub detail: Option<String>,
+}
+
+fn engagement(body: &FormBody) -> Result<Engagement, ParseError> {
+    let text = |path: &[&str]| {
+        body.get(path)
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    let bounce = ["type", "code", "description"]
+        .iter()
+        .filter_map(|k| text(&["bounce", k]))
+        .collect::<Vec<_>>();
+    let detail = (!bounce.is_empty())
+        .then(|| bounce.join(" "))
+        .or_else(|| text(&["message"]))
+        .or_else(|| text(&["sms", "reply"]))
+        .or_else(|| text(&["share", "network"]))
+        .or_else(|| text(&["campaign", "recipients"]));
+    Ok(Engagement {
+        campaign_id: id("campaign[id]", body.get(&["campaign", "id"]))?,
+        message_id: id(
+            "campaign[message][id]",
+            body.get(&["campaign", "message", "id"]),
+        )?,
+        link_url: text(&["link", "url"]),
+        detail,
+    })
 }
 
 /// Parses an id: empty or `0` is none.
@@ -372,6 +416,7 @@ impl Delivery {
             pipeline: titled(body, "pipeline", "title")?,
             stage,
             new_list: titled(body, "list", "name")?,
+            engagement: engagement(body)?,
         })
     }
 

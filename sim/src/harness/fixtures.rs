@@ -203,3 +203,74 @@ list[id]=4
 list[userid]=1
 list[name]=Webinar attendees
 list[sender_city]=Chicago";
+
+/// The `click` reconstruction (reference §4.15).
+pub const CLICK: &str = "type=click
+date_time=2024-03-01T09:15:02-05:00
+initiated_from=public
+initiated_by=public
+list=1
+campaign[id]=12
+campaign[name]=March newsletter
+campaign[type]=single
+campaign[status]=5
+campaign[message][id]=14
+campaign[message][subject]=What's new in March
+contact[id]=3
+contact[email]=code.test@gmail.com
+contact[first_name]=John
+contact[last_name]=Wick
+contact[phone]=
+contact[ip]=203.0.113.7
+contact[tags]=tag1, tag2
+link[id]=55
+link[url]=https://example.com/pricing";
+
+/// The `bounce` reconstruction (reference §4.14).
+pub const BOUNCE: &str = "type=bounce
+date_time=2024-03-01T09:12:44-06:00
+initiated_from=system
+initiated_by=system
+list=1
+campaign[id]=12
+contact[id]=3
+contact[email]=bad@example.com
+contact[first_name]=
+contact[last_name]=
+contact[phone]=
+contact[ip]=0.0.0.0
+contact[tags]=
+bounce[type]=hard
+bounce[code]=5.1.1
+bounce[description]=Mailbox does not exist";
+
+/// The `sent` reconstruction (reference §4.17): no contact block.
+pub const SENT: &str = "type=sent
+date_time=2024-03-01T08:00:00-06:00
+initiated_from=admin
+initiated_by=admin
+list=1
+campaign[id]=12
+campaign[name]=March newsletter
+campaign[type]=single
+campaign[status]=1
+campaign[recipients]=2450
+campaign[webcopy_url]=https://youraccount.activehosted.com/index.php?action=social&c=12.14";
+
+/// The `sms_reply` fields from production code (reference §4.22).
+pub const SMS_REPLY: &str = "type=sms_reply
+date_time=2024-03-01T10:00:00-06:00
+initiated_from=public
+initiated_by=public
+list=0
+contact[id]=3
+contact[email]=code.test@gmail.com
+contact[first_name]=John
+contact[last_name]=Wick
+contact[phone]=+15555555555
+contact[ip]=0.0.0.0
+contact[tags]=tag1, tag2
+contact[orgname]=
+sms[id]=981
+sms[reply]=Yes please
+sms[result]=forward";
