@@ -46,8 +46,11 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<(Pool, Vec<Str
             let pool = db::connect(&url, &opts)?;
             let mut conn = pool.get().context("Failed to open a database connection")?;
             let applied = db::migrate::run(&mut conn)?;
-            if let Some(warning) = db::startup::message_language_warning(&mut conn)? {
-                tracing::warn!("{warning}");
+            match db::startup::message_language_warning(&mut conn) {
+                Ok(Some(warning)) => tracing::warn!("{warning}"),
+                Ok(None) => {}
+                // A check that cannot run must not keep the mirror from starting.
+                Err(e) => tracing::debug!(error = %e, "could not read PostgreSQL's lc_messages"),
             }
             Ok((pool, applied))
         })();

@@ -148,12 +148,20 @@ pub struct Engagement {
     pub detail: Option<String>,
 }
 
-fn engagement(body: &FormBody) -> Result<Engagement, ParseError> {
+/// Read from every delivery, used by the engagement kinds. Lenient: an id that is not a
+/// positive number is left out rather than failing the delivery, so that an odd campaign id
+/// neither loses an activity nor fails a delivery of another kind that happens to carry one.
+fn engagement(body: &FormBody) -> Engagement {
     let text = |path: &[&str]| {
         body.get(path)
             .map(str::trim)
             .filter(|v| !v.is_empty())
             .map(str::to_owned)
+    };
+    let positive = |path: &[&str]| {
+        body.get(path)
+            .and_then(|v| v.trim().parse::<i64>().ok())
+            .filter(|v| *v > 0)
     };
     let bounce = ["type", "code", "description"]
         .iter()
@@ -165,15 +173,12 @@ fn engagement(body: &FormBody) -> Result<Engagement, ParseError> {
         .or_else(|| text(&["sms", "reply"]))
         .or_else(|| text(&["share", "network"]))
         .or_else(|| text(&["campaign", "recipients"]));
-    Ok(Engagement {
-        campaign_id: id("campaign[id]", body.get(&["campaign", "id"]))?,
-        message_id: id(
-            "campaign[message][id]",
-            body.get(&["campaign", "message", "id"]),
-        )?,
+    Engagement {
+        campaign_id: positive(&["campaign", "id"]),
+        message_id: positive(&["campaign", "message", "id"]),
         link_url: text(&["link", "url"]),
         detail,
-    })
+    }
 }
 
 /// Parses an id: empty or `0` is none.
@@ -416,7 +421,7 @@ impl Delivery {
             pipeline: titled(body, "pipeline", "title")?,
             stage,
             new_list: titled(body, "list", "name")?,
-            engagement: engagement(body)?,
+            engagement: engagement(body),
         })
     }
 
@@ -450,6 +455,17 @@ mod tests {
             d.occurred_at.map(|t| t.to_string()),
             Some("2026-07-18 03:01:25".into())
         );
+    }
+
+    #[test]
+    fn an_odd_campaign_id_is_left_out_and_fails_nothing() {
+        let d = parse(
+            "type=unsubscribe&date_time=2024-03-01T09%3A15%3A02-05%3A00&contact%5Bid%5D=3\
+             &campaign%5Bid%5D=abc&campaign%5Bmessage%5D%5Bid%5D=14",
+        );
+        assert_eq!(d.engagement.campaign_id, None);
+        assert_eq!(d.engagement.message_id, Some(14));
+        assert_eq!(d.contact.map(|c| c.id), Some(3));
     }
 
     #[test]
