@@ -229,6 +229,35 @@ pub fn upsert_users(conn: &mut DbConn, rows: &[User]) -> QueryResult<usize> {
     .run(conn, &values)
 }
 
+/// Adds users the mirror does not hold yet, as deal deliveries name their owners (first and
+/// last name only); a user already held is left alone, since the API's full record wins.
+pub fn add_unknown_users(conn: &mut DbConn, rows: &[User]) -> QueryResult<usize> {
+    let mut first: HashMap<i64, &User> = HashMap::with_capacity(rows.len());
+    for u in rows {
+        first.entry(u.id).or_insert(u);
+    }
+    let mut rows: Vec<&User> = first.into_values().collect();
+    rows.sort_unstable_by_key(|u| u.id);
+    let values: Vec<Vec<Val<'_>>> = rows
+        .iter()
+        .map(|u| {
+            vec![
+                Val::I64(u.id),
+                Val::Text(&u.username),
+                Val::Text(&u.first_name),
+                Val::Text(&u.last_name),
+                Val::Text(&u.email),
+            ]
+        })
+        .collect();
+    Upsert {
+        table: "users",
+        columns: &["id", "username", "first_name", "last_name", "email"],
+        conflict: "ON CONFLICT (id) DO NOTHING".to_owned(),
+    }
+    .run(conn, &values)
+}
+
 /// A custom contact field definition.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Field {

@@ -12,7 +12,7 @@ use crate::db::DbConn;
 use crate::mirror::activities::{self, Activity};
 use crate::mirror::contacts::{self, ContactState, ContactStub, Present};
 use crate::mirror::deals::{self, DealState};
-use crate::mirror::dimensions::{self, Stage};
+use crate::mirror::dimensions::{self, Stage, User};
 use crate::mirror::notes::{self, Done, NoteState, TaskState};
 use crate::mirror::tags::{self, TagSource, TagWrite};
 use crate::mirror::values;
@@ -114,6 +114,8 @@ struct Writes {
     pipelines: Vec<(i64, String)>,
     stages: Vec<Stage>,
     lists: Vec<(i64, String)>,
+    /// Deal owners by the names a deal delivery gives, for users the mirror does not know yet.
+    owners: Vec<User>,
     deals: Vec<DealState>,
     activities: Vec<Activity>,
     singles: Vec<Single>,
@@ -305,6 +307,17 @@ impl Writes {
         if let (Some(id), Some(title)) = (deal.pipeline_id, &deal.pipeline_title) {
             self.pipelines.push((id, title.clone()));
         }
+        if let Some(id) = deal.owner_id {
+            if deal.owner_first_name.is_some() || deal.owner_last_name.is_some() {
+                self.owners.push(User {
+                    id,
+                    username: String::new(),
+                    first_name: deal.owner_first_name.clone().unwrap_or_default(),
+                    last_name: deal.owner_last_name.clone().unwrap_or_default(),
+                    email: String::new(),
+                });
+            }
+        }
         if let (Some(id), Some(title)) = (deal.stage_id, &deal.stage_title) {
             self.stages.push(Stage {
                 id,
@@ -339,6 +352,7 @@ impl Writes {
         dimensions::upsert_pipelines(conn, &self.pipelines)?;
         dimensions::upsert_stages(conn, &self.stages)?;
         dimensions::upsert_lists(conn, &self.lists)?;
+        dimensions::add_unknown_users(conn, &self.owners)?;
         deals::upsert(conn, &self.deals, now)?;
         activities::add(conn, &self.activities)?;
         for single in &self.singles {

@@ -70,6 +70,10 @@ pub struct DealBlock {
     pub currency: Option<String>,
     /// `deal[owner]`
     pub owner_id: Option<i64>,
+    /// `deal[owner_firstname]`
+    pub owner_first_name: Option<String>,
+    /// `deal[owner_lastname]`
+    pub owner_last_name: Option<String>,
     /// `deal[contactid]`
     pub contact_id: Option<i64>,
     /// `deal[contact_email]`
@@ -317,6 +321,8 @@ fn deal_block(body: &FormBody) -> Result<Option<DealBlock>, ParseError> {
             .filter(|c| !c.is_empty())
             .map(|c| c.to_ascii_lowercase()),
         owner_id: id("deal[owner]", node.get(&["owner"]))?,
+        owner_first_name: text(node, "owner_firstname"),
+        owner_last_name: text(node, "owner_lastname"),
         contact_id: id("deal[contactid]", node.get(&["contactid"]))?,
         contact_email: text(node, "contact_email"),
         contact_first_name: text(node, "contact_firstname"),

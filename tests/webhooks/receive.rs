@@ -822,3 +822,44 @@ async fn a_batch_stores_each_body_once_and_counts_every_copy() {
         (Some(2), Some(2), Some(1))
     );
 }
+
+#[tokio::test]
+async fn a_deal_delivery_names_an_owner_the_mirror_does_not_know_yet() {
+    use acmirror::db::schema::users;
+    let app = TestApp::spawn().await;
+    assert_eq!(app.post(&form(fixtures::DEAL_ADD)).await, 200);
+    // A later delivery naming the same owner otherwise: the first record stays until the
+    // API's full record replaces it.
+    let renamed = fixtures::DEAL_ADD
+        .replace(
+            "deal[owner_firstname]=TestGearplug",
+            "deal[owner_firstname]=Other",
+        )
+        .replace("deal[id]=", "deal[id]=9");
+    assert_eq!(app.post(&form(&renamed)).await, 200);
+    app.apply_all().await;
+    let held: Vec<(i64, String, String, String, String)> = app
+        .with_conn(|c| {
+            users::table
+                .select((
+                    users::id,
+                    users::username,
+                    users::first_name,
+                    users::last_name,
+                    users::email,
+                ))
+                .load(c)
+                .expect("users")
+        })
+        .await;
+    assert_eq!(
+        held,
+        [(
+            1,
+            String::new(),
+            "TestGearplug".to_owned(),
+            String::new(),
+            String::new()
+        )]
+    );
+}
