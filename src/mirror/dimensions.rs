@@ -11,16 +11,15 @@ use crate::db::bulk::{Upsert, Val};
 use crate::db::schema::{field_options, fields, tags};
 use crate::db::with_backend;
 use crate::db::DbConn;
+use crate::time::SourceTime;
 
-/// The last row given for each id, in id order: what writing them one by one leaves.
-fn last_per_id(rows: &[(i64, String)]) -> Vec<(i64, String)> {
-    let mut last: HashMap<i64, &String> = HashMap::with_capacity(rows.len());
-    for (id, name) in rows {
-        last.insert(*id, name);
-    }
-    let mut out: Vec<(i64, String)> = last.into_iter().map(|(id, n)| (id, n.clone())).collect();
-    out.sort_unstable();
-    out
+/// Of `rows` for one id the last given, in id order: what writing them one by one leaves
+/// (these tables carry no source times).
+fn last_per_id<'r, T: 'r>(
+    rows: impl IntoIterator<Item = &'r T>,
+    id: impl Fn(&T) -> i64,
+) -> Vec<&'r T> {
+    super::newest_per_key(rows, |r| id(r), |_| SourceTime::default())
 }
 
 /// Writes `(id, text)` rows into a two-column dimension table whose text only changes by the
@@ -31,9 +30,8 @@ fn upsert_named(
     columns: &'static [&'static str; 2],
     rows: &[(i64, String)],
 ) -> QueryResult<usize> {
-    let rows = last_per_id(rows);
-    let values: Vec<Vec<Val<'_>>> = rows
-        .iter()
+    let values: Vec<Vec<Val<'_>>> = last_per_id(rows, |r| r.0)
+        .into_iter()
         .map(|(id, text)| vec![Val::I64(*id), Val::Text(text)])
         .collect();
     let [id, text] = columns;
@@ -134,14 +132,8 @@ pub fn replace_field_options(
     rows: &[FieldOption],
     complete: &HashMap<i64, Vec<i64>>,
 ) -> QueryResult<usize> {
-    let mut last: HashMap<i64, &FieldOption> = HashMap::with_capacity(rows.len());
-    for o in rows {
-        last.insert(o.id, o);
-    }
-    let mut rows: Vec<&FieldOption> = last.into_values().collect();
-    rows.sort_unstable_by_key(|o| o.id);
-    let values: Vec<Vec<Val<'_>>> = rows
-        .iter()
+    let values: Vec<Vec<Val<'_>>> = last_per_id(rows, |o| o.id)
+        .into_iter()
         .map(|o| {
             vec![
                 Val::I64(o.id),
@@ -197,49 +189,32 @@ pub struct User {
 
 /// Writes users; of rows for one id, the last wins. Returns the rows that changed.
 pub fn upsert_users(conn: &mut DbConn, rows: &[User]) -> QueryResult<usize> {
-    let mut last: HashMap<i64, &User> = HashMap::with_capacity(rows.len());
-    for u in rows {
-        last.insert(u.id, u);
-    }
-    let mut rows: Vec<&User> = last.into_values().collect();
-    rows.sort_unstable_by_key(|u| u.id);
-    let values: Vec<Vec<Val<'_>>> = rows
-        .iter()
-        .map(|u| {
-            vec![
-                Val::I64(u.id),
-                Val::Text(&u.username),
-                Val::Text(&u.first_name),
-                Val::Text(&u.last_name),
-                Val::Text(&u.email),
-            ]
-        })
-        .collect();
-    Upsert {
-        table: "users",
-        columns: &["id", "username", "first_name", "last_name", "email"],
-        conflict: "ON CONFLICT (id) DO UPDATE SET username = excluded.username, \
-                   first_name = excluded.first_name, last_name = excluded.last_name, \
-                   email = excluded.email \
-                   WHERE users.username <> excluded.username \
-                   OR users.first_name <> excluded.first_name \
-                   OR users.last_name <> excluded.last_name OR users.email <> excluded.email"
-            .to_owned(),
-    }
-    .run(conn, &values)
+    write_users(
+        conn,
+        last_per_id(rows, |u| u.id),
+        "ON CONFLICT (id) DO UPDATE SET username = excluded.username, \
+         first_name = excluded.first_name, last_name = excluded.last_name, \
+         email = excluded.email \
+         WHERE users.username <> excluded.username \
+         OR users.first_name <> excluded.first_name \
+         OR users.last_name <> excluded.last_name OR users.email <> excluded.email",
+    )
 }
 
 /// Adds users the mirror does not hold yet, as deal deliveries name their owners (first and
-/// last name only); a user already held is left alone, since the API's full record wins.
+/// last name only); a user already held is left alone, since the API's full record wins. Of
+/// rows for one id, the first wins, as one-by-one writing would leave it.
 pub fn add_unknown_users(conn: &mut DbConn, rows: &[User]) -> QueryResult<usize> {
-    let mut first: HashMap<i64, &User> = HashMap::with_capacity(rows.len());
-    for u in rows {
-        first.entry(u.id).or_insert(u);
-    }
-    let mut rows: Vec<&User> = first.into_values().collect();
-    rows.sort_unstable_by_key(|u| u.id);
+    write_users(
+        conn,
+        last_per_id(rows.iter().rev(), |u| u.id),
+        "ON CONFLICT (id) DO NOTHING",
+    )
+}
+
+fn write_users(conn: &mut DbConn, rows: Vec<&User>, conflict: &str) -> QueryResult<usize> {
     let values: Vec<Vec<Val<'_>>> = rows
-        .iter()
+        .into_iter()
         .map(|u| {
             vec![
                 Val::I64(u.id),
@@ -253,7 +228,7 @@ pub fn add_unknown_users(conn: &mut DbConn, rows: &[User]) -> QueryResult<usize>
     Upsert {
         table: "users",
         columns: &["id", "username", "first_name", "last_name", "email"],
-        conflict: "ON CONFLICT (id) DO NOTHING".to_owned(),
+        conflict: conflict.to_owned(),
     }
     .run(conn, &values)
 }
