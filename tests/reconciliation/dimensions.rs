@@ -6,18 +6,8 @@ use std::collections::BTreeMap;
 
 use acmirror::reconcile::Mode;
 use acmirror_sim::fake_ac::FakeAcConfig;
-use acmirror_sim::harness::SimWorld;
+use acmirror_sim::harness::{readme_query, SimWorld};
 use diesel::RunQueryDsl;
-
-/// The SQL of the README's example query that starts with `-- <title>`.
-fn readme_query(title: &str) -> String {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
-        .expect("README.md is readable");
-    let marker = format!("-- {title}\n");
-    let start = readme.find(&marker).expect("the README has the query") + marker.len();
-    let end = start + readme[start..].find(';').expect("the query ends with ;");
-    readme[start..end].to_owned()
-}
 
 #[tokio::test]
 async fn users_arrive_and_open_pipeline_value_reports_by_owner_name() {

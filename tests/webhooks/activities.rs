@@ -5,7 +5,7 @@
 use acmirror::db::schema::contact_activities as ca;
 use acmirror::db::DbConn;
 use acmirror_sim::harness::fixtures::{self, form};
-use acmirror_sim::harness::TestApp;
+use acmirror_sim::harness::{readme_query, TestApp};
 use diesel::prelude::*;
 
 #[derive(Debug, PartialEq, Eq, Queryable)]
@@ -229,13 +229,9 @@ async fn the_readme_query_counts_openers_and_clickers_per_campaign() {
         assert_eq!(app.post(&form(body)).await, 200);
     }
     app.apply_all().await;
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
-        .expect("README.md is readable");
-    let marker = "-- Contacts who opened and who clicked, per campaign, since a date\n";
-    let start = readme.find(marker).expect("the README has the query") + marker.len();
-    let end = start + readme[start..].find(';').expect("the query ends with ;");
+    let query = readme_query("Contacts who opened and who clicked, per campaign, since a date");
     // The README's date, moved to the fixtures' year.
-    let sql = readme[start..end].replace("'2026-11-01'", "'2024-01-01'");
+    let sql = query.replace("'2026-11-01'", "'2024-01-01'");
     assert!(sql.contains("'2024-01-01'"), "{sql}");
     #[derive(Debug, PartialEq, Eq, diesel::QueryableByName)]
     struct Counts {

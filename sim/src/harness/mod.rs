@@ -150,6 +150,17 @@ impl Drop for TestDb {
     }
 }
 
+/// The SQL of the README's example query that starts with `-- <title>`, so that tests run the
+/// queries as the README shows them.
+pub fn readme_query(title: &str) -> String {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md");
+    let readme = std::fs::read_to_string(path).expect("README.md is readable");
+    let marker = format!("-- {title}\n");
+    let start = readme.find(&marker).expect("the README has the query") + marker.len();
+    let end = start + readme[start..].find(';').expect("the query ends with ;");
+    readme[start..end].to_owned()
+}
+
 /// Runs a blocking closure on a pooled connection.
 pub async fn with_conn<T: Send + 'static>(
     pool: &Pool,
