@@ -2,14 +2,10 @@
 
 use std::process::Command;
 
+use acmirror_sim::harness::{assert_help_hides_secrets, command};
+
 fn acmirror() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_acmirror"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("ACMIRROR_") {
-            cmd.env_remove(key);
-        }
-    }
-    cmd
+    command(env!("CARGO_BIN_EXE_acmirror"))
 }
 
 #[test]
@@ -71,23 +67,7 @@ fn help_never_shows_secret_values() {
         "replay",
         "register-webhook",
     ] {
-        let out = acmirror()
-            .args([sub, "--help"])
-            .env("ACMIRROR_AC_API_TOKEN", "tok-SECRET-1")
-            .env("ACMIRROR_WEBHOOK_SECRET", "hook-SECRET-2")
-            .env("ACMIRROR_ADMIN_TOKEN", "admin-SECRET-3")
-            .env(
-                "ACMIRROR_DATABASE_URL",
-                "postgres://u:pw-SECRET-4@127.0.0.1/db",
-            )
-            .output()
-            .expect("runs");
-        assert!(out.status.success());
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            !text.contains("SECRET"),
-            "{sub} --help shows a secret:\n{text}"
-        );
+        assert_help_hides_secrets(env!("CARGO_BIN_EXE_acmirror"), sub);
     }
 }
 

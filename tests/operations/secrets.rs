@@ -6,13 +6,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn acmirror() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_acmirror"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("ACMIRROR_") {
-            cmd.env_remove(key);
-        }
-    }
-    cmd
+    acmirror_sim::harness::command(env!("CARGO_BIN_EXE_acmirror"))
 }
 
 #[test]

@@ -161,6 +161,39 @@ pub fn readme_query(title: &str) -> String {
     readme[start..end].to_owned()
 }
 
+/// A command for `program` with none of the test process's `ACMIRROR_*` settings.
+pub fn command(program: &str) -> std::process::Command {
+    let mut cmd = std::process::Command::new(program);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("ACMIRROR_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
+}
+
+/// Asserts that `program <sub> --help` succeeds and shows none of the secrets set in its
+/// environment (API token, webhook secret, admin token, database password).
+pub fn assert_help_hides_secrets(program: &str, sub: &str) {
+    let out = command(program)
+        .args([sub, "--help"])
+        .env("ACMIRROR_AC_API_TOKEN", "tok-SECRET-1")
+        .env("ACMIRROR_WEBHOOK_SECRET", "hook-SECRET-2")
+        .env("ACMIRROR_ADMIN_TOKEN", "admin-SECRET-3")
+        .env(
+            "ACMIRROR_DATABASE_URL",
+            "postgres://u:pw-SECRET-4@127.0.0.1/db",
+        )
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !text.contains("SECRET"),
+        "{sub} --help shows a secret:\n{text}"
+    );
+}
+
 /// Runs a blocking closure on a pooled connection.
 pub async fn with_conn<T: Send + 'static>(
     pool: &Pool,
