@@ -45,6 +45,19 @@ pub struct Deal {
     /// Last modification (`mdate`); the version to compare against.
     #[serde(default, deserialize_with = "decode::timestamp")]
     pub mdate: Option<DateTime<Utc>>,
+    /// `account`: the account (organisation) the deal is for.
+    #[serde(default, deserialize_with = "decode::opt_ref")]
+    pub account: Option<i64>,
+    /// `winProbability`, in percent.
+    #[serde(
+        default,
+        rename = "winProbability",
+        deserialize_with = "decode::opt_i32"
+    )]
+    pub win_probability: Option<i32>,
+    /// `nextdate`: when the deal's next open task is due.
+    #[serde(default, deserialize_with = "decode::timestamp")]
+    pub nextdate: Option<DateTime<Utc>>,
     /// `isDisabled`: the API user may not see this deal's pipeline.
     #[serde(default, rename = "isDisabled", deserialize_with = "decode::flag")]
     pub is_disabled: bool,

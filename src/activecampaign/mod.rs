@@ -16,6 +16,7 @@
 
 mod client;
 mod contacts;
+mod crm;
 mod deals;
 pub(crate) mod decode;
 mod dimensions;
@@ -36,6 +37,7 @@ mod tests;
 
 pub use client::{normalize_base_url, ApiClient, ClientConfig, DEFAULT_RATE_LIMIT};
 pub use contacts::{Contact, ContactTag, ContactsPage, FieldValue, ListMembership};
+pub use crm::{Account, AccountContact, CrmPage, CustomField, CustomFieldValue, DealContact};
 pub use deals::{Deal, DealsPage};
 pub use dimensions::{Field, FieldOption, Fields, List, Pipeline, Pipelines, Stage, Tag, User};
 pub use error::ApiError;

@@ -121,6 +121,9 @@ diesel::table! {
         deleted_at -> Nullable<Timestamp>,
         synced_at -> Timestamp,
         seen_run -> Nullable<BigInt>,
+        account_id -> Nullable<BigInt>,
+        win_probability -> Nullable<Integer>,
+        next_task_at -> Nullable<Timestamp>,
     }
 }
 
@@ -256,6 +259,95 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Deal custom field definitions (`dealCustomFieldMeta`).
+    deal_fields (id) {
+        id -> BigInt,
+        label -> Text,
+        field_type -> Nullable<Text>,
+        /// The choices of a choice field, as a JSON array of strings.
+        options -> Nullable<Text>,
+        display_order -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    /// Deals' custom field values.
+    deal_field_values (deal_id, field_id) {
+        deal_id -> BigInt,
+        field_id -> BigInt,
+        value -> Text,
+        updated_at -> Timestamp,
+        synced_at -> Timestamp,
+        seen_run -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    /// Accounts (organisations).
+    accounts (id) {
+        id -> BigInt,
+        name -> Text,
+        url -> Nullable<Text>,
+        owner_id -> Nullable<BigInt>,
+        created_at -> Nullable<Timestamp>,
+        updated_at -> Nullable<Timestamp>,
+        deleted_at -> Nullable<Timestamp>,
+        synced_at -> Timestamp,
+        seen_run -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    /// Contacts of accounts, with their job titles (`accountContacts`).
+    account_contacts (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        contact_id -> BigInt,
+        job_title -> Nullable<Text>,
+        updated_at -> Timestamp,
+        synced_at -> Timestamp,
+        seen_run -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    /// Account custom field definitions (`accountCustomFieldMeta`).
+    account_fields (id) {
+        id -> BigInt,
+        label -> Text,
+        field_type -> Nullable<Text>,
+        /// The choices of a choice field, as a JSON array of strings.
+        options -> Nullable<Text>,
+        display_order -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    /// Accounts' custom field values.
+    account_field_values (account_id, field_id) {
+        account_id -> BigInt,
+        field_id -> BigInt,
+        value -> Text,
+        updated_at -> Timestamp,
+        synced_at -> Timestamp,
+        seen_run -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    /// Secondary contacts of deals (`contactDeals`).
+    deal_contacts (id) {
+        id -> BigInt,
+        deal_id -> BigInt,
+        contact_id -> BigInt,
+        role_id -> Nullable<BigInt>,
+        created_at -> Nullable<Timestamp>,
+        synced_at -> Timestamp,
+        seen_run -> Nullable<BigInt>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     contacts,
     tags,
@@ -277,4 +369,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     field_options,
     contact_activities,
+    deal_fields,
+    deal_field_values,
+    accounts,
+    account_contacts,
+    account_fields,
+    account_field_values,
+    deal_contacts,
 );

@@ -33,12 +33,18 @@ pub struct DealState {
     pub status: Option<i32>,
     /// Creation time.
     pub created_at: Option<SourceTime>,
+    /// The account (organisation) the deal is for.
+    pub account_id: Option<i64>,
+    /// Win probability in percent (the API's records only).
+    pub win_probability: Option<i32>,
+    /// When the next open task is due (the API's records only).
+    pub next_task_at: Option<SourceTime>,
     /// When this state became true upstream.
     pub source_time: SourceTime,
 }
 
 /// The columns a deal row is written with, in [`row`]'s order.
-const COLUMNS: [&str; 13] = [
+const COLUMNS: [&str; 16] = [
     "id",
     "title",
     "value_cents",
@@ -52,7 +58,20 @@ const COLUMNS: [&str; 13] = [
     "updated_at",
     "deleted_at",
     "synced_at",
+    "account_id",
+    "win_probability",
+    "next_task_at",
 ];
+
+/// Which columns a state carries: deliveries have no win probability or next task date, so
+/// their writes leave those as the mirror holds them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// An API record: every column.
+    Api,
+    /// A webhook's deal block.
+    Webhook,
+}
 
 /// The row for `state`, versioned by `updated_at` (`None` for a stub any real state replaces).
 fn row(state: &DealState, updated_at: Option<SourceTime>, now: SourceTime) -> Vec<Val<'_>> {
@@ -70,12 +89,20 @@ fn row(state: &DealState, updated_at: Option<SourceTime>, now: SourceTime) -> Ve
         Val::OptTs(updated_at),
         Val::OptTs(None),
         Val::Ts(now),
+        Val::OptI64(state.account_id),
+        Val::OptI32(state.win_probability),
+        Val::OptTs(state.next_task_at),
     ]
 }
 
 /// Writes deals whose state is at least as new as the mirror's; returns the rows written. Of
 /// states for one deal, the newest counts (the later on a tie).
-pub fn upsert(conn: &mut DbConn, rows: &[DealState], now: SourceTime) -> QueryResult<usize> {
+pub fn upsert(
+    conn: &mut DbConn,
+    rows: &[DealState],
+    source: Source,
+    now: SourceTime,
+) -> QueryResult<usize> {
     let rows = newest_per_key(rows, |r| r.id, |r| r.source_time);
     let values: Vec<Vec<Val<'_>>> = rows
         .iter()
@@ -92,8 +119,15 @@ pub fn upsert(conn: &mut DbConn, rows: &[DealState], now: SourceTime) -> QueryRe
         "status",
         "updated_at",
         "synced_at",
+        "account_id",
     ]
+    .iter()
+    .chain(match source {
+        Source::Api => &["win_probability", "next_task_at"][..],
+        Source::Webhook => &[][..],
+    })
     .map(|c| format!("{c} = excluded.{c}"))
+    .collect::<Vec<_>>()
     .join(", ");
     Upsert {
         table: "deals",
@@ -151,6 +185,9 @@ struct Stored {
     status: Option<i32>,
     created_at: Option<SourceTime>,
     updated_at: Option<SourceTime>,
+    account_id: Option<i64>,
+    win_probability: Option<i32>,
+    next_task_at: Option<SourceTime>,
 }
 
 impl From<Stored> for DealState {
@@ -166,6 +203,9 @@ impl From<Stored> for DealState {
             contact_id: row.contact_id,
             status: row.status,
             created_at: row.created_at,
+            account_id: row.account_id,
+            win_probability: row.win_probability,
+            next_task_at: row.next_task_at,
             source_time: row.updated_at.unwrap_or_default(),
         }
     }

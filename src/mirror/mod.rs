@@ -9,6 +9,7 @@
 
 pub mod activities;
 pub mod contacts;
+pub mod crm;
 pub mod deals;
 pub mod dimensions;
 pub mod notes;

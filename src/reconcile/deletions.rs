@@ -31,7 +31,7 @@ fn upstream_now(rec: &Reconciler) -> NaiveDateTime {
 /// When the pass began by ActiveCampaign's clock, from its start by the host's: the offset
 /// the responses showed (an estimate that errs low), less two seconds for the whole-second
 /// resolution of source times. Erring early only leaves more rows to the next full run.
-fn source_start(rec: &Reconciler, started_at: NaiveDateTime) -> NaiveDateTime {
+pub(super) fn source_start(rec: &Reconciler, started_at: NaiveDateTime) -> NaiveDateTime {
     started_at + rec.client.upstream_offset().unwrap_or_default() - chrono::Duration::seconds(2)
 }
 

@@ -5,11 +5,29 @@ use std::collections::HashMap;
 use anyhow::Context;
 
 use crate::activecampaign::ApiClient;
+use crate::activecampaign::CustomField;
 use crate::db::{blocking, write_tx_retrying, Pool};
+use crate::mirror::crm::{self, FieldDef, Object};
 use crate::mirror::dimensions::{self, Field, FieldOption, Stage, User};
 
-/// Reads tags, fields and their options, lists, pipelines, stages and users and writes what changed; returns
-/// the number of changed rows.
+/// The rows of custom field definitions; a choice field's options as a JSON array.
+fn custom_field_rows(fields: Vec<CustomField>) -> Vec<FieldDef> {
+    fields
+        .into_iter()
+        .map(|f| FieldDef {
+            id: f.id,
+            label: f.label,
+            field_type: f.field_type.filter(|t| !t.is_empty()),
+            options: (!f.options.is_empty())
+                .then(|| serde_json::to_string(&f.options).unwrap_or_default()),
+            display_order: f.display_order,
+        })
+        .collect()
+}
+
+/// Reads tags, contact fields and their options, lists, pipelines, stages, users and the
+/// custom fields of deals and accounts, and writes what changed; returns the number of
+/// changed rows.
 pub async fn refresh(pool: &Pool, client: &ApiClient) -> anyhow::Result<usize> {
     let tags = client
         .tags()
@@ -31,6 +49,14 @@ pub async fn refresh(pool: &Pool, client: &ApiClient) -> anyhow::Result<usize> {
         .users()
         .await
         .context("Failed to read users from the API")?;
+    let deal_fields = client
+        .deal_fields()
+        .await
+        .context("Failed to read deal custom fields from the API")?;
+    let account_fields = client
+        .account_fields()
+        .await
+        .context("Failed to read account custom fields from the API")?;
     blocking(pool, move |conn| {
         let tag_rows: Vec<(String, i64)> = tags.into_iter().map(|t| (t.name, t.id)).collect();
         let complete: HashMap<i64, Vec<i64>> = fields
@@ -84,6 +110,8 @@ pub async fn refresh(pool: &Pool, client: &ApiClient) -> anyhow::Result<usize> {
                 email: u.email,
             })
             .collect();
+        let deal_field_rows = custom_field_rows(deal_fields);
+        let account_field_rows = custom_field_rows(account_fields);
         let (changed, requeued) = write_tx_retrying(conn, |c| {
             let changed = dimensions::upsert_tag_ids(c, &tag_rows)?
                 + dimensions::upsert_fields(c, &field_rows)?
@@ -91,7 +119,9 @@ pub async fn refresh(pool: &Pool, client: &ApiClient) -> anyhow::Result<usize> {
                 + dimensions::upsert_pipelines(c, &pipeline_rows)?
                 + dimensions::upsert_stages(c, &stage_rows)?
                 + dimensions::upsert_users(c, &user_rows)?
-                + dimensions::replace_field_options(c, &option_rows, &complete)?;
+                + dimensions::replace_field_options(c, &option_rows, &complete)?
+                + crm::replace_fields(c, Object::Deal, &deal_field_rows)?
+                + crm::replace_fields(c, Object::Account, &account_field_rows)?;
             // The custom fields are current now: deliveries that named a field by a tag the
             // mirror did not know yet get another chance.
             let requeued = crate::webhook::perstag::requeue_unknown_tags(c)?;

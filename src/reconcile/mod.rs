@@ -9,6 +9,7 @@
 //! so an interrupted run resumes where it stopped. A lock keeps runs exclusive across
 //! processes.
 
+pub mod crm;
 pub mod deletions;
 pub mod dimensions;
 pub mod lock;
@@ -261,6 +262,22 @@ impl PreparedRun {
                 let deleted =
                     deletions::detect(&self.rec, self.run_id, self.started_at, &self.req).await?;
                 self.counters.deleted += deleted as i64;
+            }
+            // The CRM collections cannot be read by modification time: full runs read them,
+            // and so does a first run, which reads everything anyway.
+            let whole = self.req.mode == Mode::Full || since.is_none();
+            if whole && self.req.only.is_none() {
+                let n = crm::reconcile(
+                    &self.rec,
+                    self.run_id,
+                    self.started_at,
+                    self.req.mode == Mode::Full,
+                    self.req.allow_mass_delete,
+                )
+                .await?;
+                self.counters.fetched += n.fetched as i64;
+                self.counters.changed += n.changed as i64;
+                self.counters.deleted += n.deleted as i64;
             }
             self.advance(Phase::Done, api_start, base_requests).await?;
         }

@@ -151,6 +151,9 @@ pub fn deal_state(d: &Deal, fetched_at: SourceTime) -> Option<DealState> {
         contact_id: d.contact_id,
         status: d.status,
         created_at: utc(d.cdate),
+        account_id: d.account,
+        win_probability: d.win_probability,
+        next_task_at: utc(d.nextdate),
         source_time: utc(d.mdate).or(utc(d.cdate)).unwrap_or(fetched_at),
     })
 }
@@ -188,6 +191,9 @@ pub fn apply_deals(
                     b.owner_id,
                     b.contact_id,
                     b.status,
+                    b.account_id,
+                    b.win_probability,
+                    b.next_task_at,
                 ) != (
                     &s.title,
                     s.value_cents,
@@ -197,12 +203,15 @@ pub fn apply_deals(
                     s.owner_id,
                     s.contact_id,
                     s.status,
+                    s.account_id,
+                    s.win_probability,
+                    s.next_task_at,
                 )
             })
         })
         .count();
     let changed = changed_states + revived.len();
-    deals::upsert(conn, &states, now)?;
+    deals::upsert(conn, &states, deals::Source::Api, now)?;
     let stubs: Vec<(i64, String, Option<i32>)> = page
         .iter()
         .filter(|d| d.is_stub())

@@ -194,6 +194,9 @@ mod tests {
             status: None,
             cdate: secs.and_then(|s| DateTime::from_timestamp(s, 0)),
             mdate: None,
+            account: None,
+            win_probability: None,
+            nextdate: None,
             is_disabled: secs.is_none(),
         }
     }

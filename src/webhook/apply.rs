@@ -11,6 +11,7 @@ use super::perstag;
 use crate::db::DbConn;
 use crate::mirror::activities::{self, Activity};
 use crate::mirror::contacts::{self, ContactState, ContactStub, Present};
+use crate::mirror::crm::{self, AccountContactState, AccountState, FieldValue, Object};
 use crate::mirror::deals::{self, DealState};
 use crate::mirror::dimensions::{self, Stage, User};
 use crate::mirror::notes::{self, Done, NoteState, TaskState};
@@ -117,6 +118,10 @@ struct Writes {
     /// Deal owners by the names a deal delivery gives, for users the mirror does not know yet.
     owners: Vec<User>,
     deals: Vec<DealState>,
+    deal_values: Vec<FieldValue>,
+    accounts: Vec<AccountState>,
+    account_values: Vec<FieldValue>,
+    account_contacts: Vec<AccountContactState>,
     activities: Vec<Activity>,
     singles: Vec<Single>,
 }
@@ -216,6 +221,37 @@ impl Writes {
             ListAdd => {
                 let l = d.new_list.clone().ok_or_else(|| need("list[id]"))?;
                 self.lists.push(l);
+            }
+            AccountAdd | AccountUpdate => {
+                let a = d.account.as_ref().ok_or_else(|| need("account[id]"))?;
+                self.accounts.push(AccountState {
+                    id: a.id,
+                    name: a.name.clone().unwrap_or_default(),
+                    url: a.url.clone(),
+                    owner_id: None,
+                    created_at: a.created_at,
+                    source_time: at,
+                });
+                self.account_values
+                    .extend(a.fields.iter().map(|(field, value)| FieldValue {
+                        owner: a.id,
+                        field: *field,
+                        value: value.clone(),
+                        at,
+                    }));
+            }
+            AccountContactAdd | AccountContactUpdate => {
+                let ac = d
+                    .account_contact
+                    .as_ref()
+                    .ok_or_else(|| need("accountContact[id]"))?;
+                self.account_contacts.push(AccountContactState {
+                    id: ac.id,
+                    account_id: ac.account_id,
+                    contact_id: ac.contact_id,
+                    job_title: ac.job_title.clone(),
+                    at,
+                });
             }
             Bounce | Click | Open | Sent | Forward | Share | Reply | SmsReply | SmsSent
             | SmsUnsub => {
@@ -336,8 +372,18 @@ impl Writes {
             contact_id: deal.contact_id.or(d.contact.as_ref().map(|c| c.id)),
             status: deal.status,
             created_at: deal.created_at,
+            account_id: deal.account_id,
+            win_probability: None,
+            next_task_at: None,
             source_time: at,
         });
+        self.deal_values
+            .extend(deal.fields.iter().map(|(field, value)| FieldValue {
+                owner: deal.id,
+                field: *field,
+                value: value.clone(),
+                at,
+            }));
     }
 
     /// Writes everything, table by table. Stubs go first: a stub is kept only where it is the
@@ -353,7 +399,11 @@ impl Writes {
         dimensions::upsert_stages(conn, &self.stages)?;
         dimensions::upsert_lists(conn, &self.lists)?;
         dimensions::add_unknown_users(conn, &self.owners)?;
-        deals::upsert(conn, &self.deals, now)?;
+        deals::upsert(conn, &self.deals, deals::Source::Webhook, now)?;
+        crm::upsert_values(conn, Object::Deal, &self.deal_values, None, now)?;
+        crm::upsert_accounts(conn, &self.accounts, now)?;
+        crm::upsert_values(conn, Object::Account, &self.account_values, None, now)?;
+        crm::upsert_account_contacts(conn, &self.account_contacts, None, now)?;
         activities::add(conn, &self.activities)?;
         for single in &self.singles {
             match single {

@@ -84,6 +84,40 @@ pub struct DealBlock {
     pub contact_last_name: Option<String>,
     /// `deal[status]`
     pub status: Option<i32>,
+    /// `deal[orgid]` (else `deal[customer_acct_id]` or `deal[account]`): the deal's account.
+    pub account_id: Option<i64>,
+    /// `deal[fields][N][id]` with `deal[fields][N][value]`: custom field values by field id.
+    pub fields: Vec<(i64, String)>,
+}
+
+/// The account block (`account[...]`) of `account_add` and `account_update`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AccountBlock {
+    /// `account[id]`
+    pub id: i64,
+    /// `account[name]`
+    pub name: Option<String>,
+    /// `account[account_url]`
+    pub url: Option<String>,
+    /// `account[created_timestamp]`, a wall-clock time in ActiveCampaign's zone.
+    pub created_at: Option<SourceTime>,
+    /// `account[fields][N][id]` with `account[fields][N][value]`: custom field values by
+    /// field id (built-in fields without an id are left out).
+    pub fields: Vec<(i64, String)>,
+}
+
+/// The block of `account_contact_add` and `account_contact_update`, sent as `accountContact`
+/// or `account_contact`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AccountContactBlock {
+    /// `accountContact[id]`
+    pub id: i64,
+    /// `accountContact[account]`
+    pub account_id: i64,
+    /// `accountContact[contact]`
+    pub contact_id: i64,
+    /// `accountContact[job_title]` (or `jobTitle`).
+    pub job_title: Option<String>,
 }
 
 /// The task block (`task[...]`).
@@ -122,6 +156,10 @@ pub struct Delivery {
     pub deal: Option<DealBlock>,
     /// The task block.
     pub task: Option<TaskBlock>,
+    /// The account block, when it has an id.
+    pub account: Option<AccountBlock>,
+    /// The account contact block, when it has its ids.
+    pub account_contact: Option<AccountContactBlock>,
     /// `tag` (tag events).
     pub tag: Option<String>,
     /// `note` as a scalar (contact notes).
@@ -328,6 +366,87 @@ fn deal_block(body: &FormBody) -> Result<Option<DealBlock>, ParseError> {
         contact_first_name: text(node, "contact_firstname"),
         contact_last_name: text(node, "contact_lastname"),
         status,
+        account_id: match ["orgid", "customer_acct_id", "account"]
+            .into_iter()
+            .find_map(|k| node.get(&[k]).map(|raw| (k, raw)))
+        {
+            Some((k, raw)) => id(&format!("deal[{k}]"), Some(raw))?,
+            None => None,
+        },
+        fields: custom_fields(node, "deal")?,
+    }))
+}
+
+/// `<block>[fields][N][id]` with `<block>[fields][N][value]` (positional `N`). A value sent as
+/// several (`[value][M]`, a multi-value field) is joined as ActiveCampaign shows such values,
+/// `||A||B||`. Entries without an id (built-in fields) are left out.
+fn custom_fields(node: &Node, block: &str) -> Result<Vec<(i64, String)>, ParseError> {
+    let mut out = Vec::new();
+    for (n, entry) in node
+        .at(&["fields"])
+        .map(|f| f.children.iter())
+        .into_iter()
+        .flatten()
+    {
+        let Some(field) = id(&format!("{block}[fields][{n}][id]"), entry.get(&["id"]))? else {
+            continue;
+        };
+        let value = match entry.at(&["value"]) {
+            None => continue,
+            Some(v) if v.children.is_empty() => v.value.clone().unwrap_or_default(),
+            Some(v) => {
+                let parts: Vec<&str> = v
+                    .children
+                    .values()
+                    .filter_map(|c| c.value.as_deref())
+                    .collect();
+                format!("||{}||", parts.join("||"))
+            }
+        };
+        out.push((field, value));
+    }
+    Ok(out)
+}
+
+fn account_block(body: &FormBody) -> Result<Option<AccountBlock>, ParseError> {
+    let Some(node) = body.at(&["account"]) else {
+        return Ok(None);
+    };
+    let Some(account_id) = id("account[id]", node.get(&["id"]))? else {
+        return Ok(None);
+    };
+    Ok(Some(AccountBlock {
+        id: account_id,
+        name: text(node, "name"),
+        url: text(node, "account_url").filter(|u| !u.is_empty()),
+        created_at: time(
+            "account[created_timestamp]",
+            node.get(&["created_timestamp"]),
+        )?,
+        fields: custom_fields(node, "account")?,
+    }))
+}
+
+fn account_contact_block(body: &FormBody) -> Result<Option<AccountContactBlock>, ParseError> {
+    let Some((name, node)) = ["accountContact", "account_contact"]
+        .into_iter()
+        .find_map(|k| body.at(&[k]).map(|n| (k, n)))
+    else {
+        return Ok(None);
+    };
+    let key = |k: &str| format!("{name}[{k}]");
+    let (Some(ac_id), Some(account_id), Some(contact_id)) = (
+        id(&key("id"), node.get(&["id"]))?,
+        id(&key("account"), node.get(&["account"]))?,
+        id(&key("contact"), node.get(&["contact"]))?,
+    ) else {
+        return Ok(None);
+    };
+    Ok(Some(AccountContactBlock {
+        id: ac_id,
+        account_id,
+        contact_id,
+        job_title: text(node, "job_title").or_else(|| text(node, "jobTitle")),
     }))
 }
 
@@ -421,6 +540,8 @@ impl Delivery {
             contact: contact_block(body)?,
             deal: deal_block(body)?,
             task: task_block(body)?,
+            account: account_block(body)?,
+            account_contact: account_contact_block(body)?,
             tag: body.get(&["tag"]).map(str::to_owned),
             contact_note: body.get(&["note"]).map(str::to_owned),
             deal_note,

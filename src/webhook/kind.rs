@@ -33,6 +33,14 @@ pub enum EventKind {
     DealStageAdd,
     /// A list was created.
     ListAdd,
+    /// An account was created.
+    AccountAdd,
+    /// An account changed.
+    AccountUpdate,
+    /// A contact was added to an account.
+    AccountContactAdd,
+    /// A contact's place at an account changed.
+    AccountContactUpdate,
     /// A campaign bounced for a contact (stored for reporting).
     Bounce,
     /// A contact clicked a link (stored for reporting).
@@ -70,7 +78,7 @@ pub enum Role {
 
 impl EventKind {
     /// Every kind, mirrored ones first, in the order `register-webhook` lists them.
-    pub const ALL: [EventKind; 26] = [
+    pub const ALL: [EventKind; 30] = [
         EventKind::Subscribe,
         EventKind::Unsubscribe,
         EventKind::Update,
@@ -85,6 +93,10 @@ impl EventKind {
         EventKind::DealPipelineAdd,
         EventKind::DealStageAdd,
         EventKind::ListAdd,
+        EventKind::AccountAdd,
+        EventKind::AccountUpdate,
+        EventKind::AccountContactAdd,
+        EventKind::AccountContactUpdate,
         EventKind::Bounce,
         EventKind::Click,
         EventKind::Open,
@@ -116,6 +128,10 @@ impl EventKind {
             EventKind::DealPipelineAdd => "deal_pipeline_add",
             EventKind::DealStageAdd => "deal_stage_add",
             EventKind::ListAdd => "list_add",
+            EventKind::AccountAdd => "account_add",
+            EventKind::AccountUpdate => "account_update",
+            EventKind::AccountContactAdd => "account_contact_add",
+            EventKind::AccountContactUpdate => "account_contact_update",
             EventKind::Bounce => "bounce",
             EventKind::Click => "click",
             EventKind::Open => "open",
@@ -152,7 +168,11 @@ impl EventKind {
             | EventKind::DealTaskComplete
             | EventKind::DealPipelineAdd
             | EventKind::DealStageAdd
-            | EventKind::ListAdd => Role::Mirrored,
+            | EventKind::ListAdd
+            | EventKind::AccountAdd
+            | EventKind::AccountUpdate
+            | EventKind::AccountContactAdd
+            | EventKind::AccountContactUpdate => Role::Mirrored,
             EventKind::Bounce
             | EventKind::Click
             | EventKind::Open
@@ -212,6 +232,10 @@ mod tests {
                 "deal_pipeline_add",
                 "deal_stage_add",
                 "list_add",
+                "account_add",
+                "account_update",
+                "account_contact_add",
+                "account_contact_update",
             ]
         );
     }
