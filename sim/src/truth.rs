@@ -3,8 +3,9 @@
 //! The simulator renders its ground truth as a [`Snapshot`], the mirror renders its tables as
 //! one too, and [`diff`] lists every difference. Tests, `demo` and `verify` rely on it to prove
 //! that the mirror converged. Only what reconciliation can repair is compared: contacts and
-//! their tags, custom field values and list memberships, deals, the dimension tables, deal
-//! notes, contact notes and deal tasks.
+//! their tags, custom field values and list memberships, deals with their account, custom
+//! field values and secondary contacts, the dimension tables, deal notes, contact notes, deal
+//! tasks, accounts with their custom field values, and the contacts at accounts.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -49,6 +50,54 @@ pub struct DealTruth {
     pub contact_id: Option<i64>,
     /// `deals.status`: 0 open, 1 won, 2 lost.
     pub status: Option<i32>,
+    /// `deals.account_id`
+    #[serde(default)]
+    pub account_id: Option<i64>,
+}
+
+/// A secondary contact of a deal (`deal_contacts`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DealContactTruth {
+    /// `deal_contacts.deal_id`
+    pub deal_id: i64,
+    /// `deal_contacts.contact_id`
+    pub contact_id: i64,
+    /// `deal_contacts.role_id`
+    pub role_id: Option<i64>,
+}
+
+/// An account (`accounts`). Its owner is left out: only full runs learn it, since the account
+/// webhooks do not carry it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountTruth {
+    /// `accounts.name`
+    pub name: String,
+    /// `accounts.url`
+    pub url: Option<String>,
+    /// Non-empty custom field values by field id (`account_field_values`).
+    pub field_values: BTreeMap<i64, String>,
+}
+
+/// A contact at an account (`account_contacts`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountContactTruth {
+    /// `account_contacts.account_id`
+    pub account_id: i64,
+    /// `account_contacts.contact_id`
+    pub contact_id: i64,
+    /// `account_contacts.job_title`
+    pub job_title: Option<String>,
+}
+
+/// A custom field of deals or accounts (`deal_fields`, `account_fields`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomFieldTruth {
+    /// `label`
+    pub label: String,
+    /// `field_type`
+    pub field_type: Option<String>,
+    /// `options`: a JSON array of the choices.
+    pub options: Option<String>,
 }
 
 /// A custom contact field definition (`fields`).
@@ -157,6 +206,45 @@ pub struct Snapshot {
     /// Live deal tasks by ActiveCampaign id.
     #[serde(default)]
     pub deal_tasks: BTreeMap<i64, TaskTruth>,
+    /// Live accounts by id.
+    #[serde(default)]
+    pub accounts: BTreeMap<i64, AccountTruth>,
+    /// Contacts at accounts by association id.
+    #[serde(default)]
+    pub account_contacts: BTreeMap<i64, AccountContactTruth>,
+    /// Deal custom fields by id.
+    #[serde(default)]
+    pub deal_fields: BTreeMap<i64, CustomFieldTruth>,
+    /// Account custom fields by id.
+    #[serde(default)]
+    pub account_fields: BTreeMap<i64, CustomFieldTruth>,
+    /// Non-empty custom field values of live deals, by [`value_key`] of deal and field.
+    #[serde(default)]
+    pub deal_field_values: BTreeMap<String, String>,
+    /// Secondary contacts of live deals by association id.
+    #[serde(default)]
+    pub deal_contacts: BTreeMap<i64, DealContactTruth>,
+}
+
+impl Snapshot {
+    /// The records a full run reads from the CRM collections: accounts, their custom field
+    /// values and contacts, deals' custom field values and secondary contacts.
+    pub fn crm_records(&self) -> usize {
+        self.accounts.len()
+            + self
+                .accounts
+                .values()
+                .map(|a| a.field_values.len())
+                .sum::<usize>()
+            + self.account_contacts.len()
+            + self.deal_field_values.len()
+            + self.deal_contacts.len()
+    }
+}
+
+/// The key of a custom field value: `<owner id>/<field id>`.
+pub fn value_key(owner: i64, field: i64) -> String {
+    format!("{owner}/{field}")
 }
 
 /// One way in which the mirror differs from the truth.
@@ -215,6 +303,37 @@ pub fn diff(mirror: &Snapshot, truth: &Snapshot) -> Vec<Difference> {
         "deal_tasks",
         &mirror.deal_tasks,
         &truth.deal_tasks,
+    );
+    diff_map(&mut out, "accounts", &mirror.accounts, &truth.accounts);
+    diff_map(
+        &mut out,
+        "account_contacts",
+        &mirror.account_contacts,
+        &truth.account_contacts,
+    );
+    diff_map(
+        &mut out,
+        "deal_fields",
+        &mirror.deal_fields,
+        &truth.deal_fields,
+    );
+    diff_map(
+        &mut out,
+        "account_fields",
+        &mirror.account_fields,
+        &truth.account_fields,
+    );
+    diff_map(
+        &mut out,
+        "deal_field_values",
+        &mirror.deal_field_values,
+        &truth.deal_field_values,
+    );
+    diff_map(
+        &mut out,
+        "deal_contacts",
+        &mirror.deal_contacts,
+        &truth.deal_contacts,
     );
     for (name, id) in &truth.tags {
         match mirror.tags.get(name) {

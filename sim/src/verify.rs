@@ -5,13 +5,15 @@ use std::collections::BTreeMap;
 use diesel::prelude::*;
 
 use crate::truth::{
-    norm, ContactTruth, DealTruth, FieldOptionTruth, FieldTruth, NoteTruth, Snapshot, StageTruth,
+    norm, value_key, AccountContactTruth, AccountTruth, ContactTruth, CustomFieldTruth,
+    DealContactTruth, DealTruth, FieldOptionTruth, FieldTruth, NoteTruth, Snapshot, StageTruth,
     TaskTruth, UserTruth,
 };
 use acmirror::db::schema::{
-    contact_field_values as cfv, contact_lists as cl, contact_tag_states as cts, contacts,
-    deal_notes as dn, deal_tasks as dt, deals, field_options, fields, lists, pipelines, stages,
-    tags, users,
+    account_contacts, account_field_values, account_fields, accounts, contact_field_values as cfv,
+    contact_lists as cl, contact_tag_states as cts, contacts, deal_contacts, deal_field_values,
+    deal_fields, deal_notes as dn, deal_tasks as dt, deals, field_options, fields, lists,
+    pipelines, stages, tags, users,
 };
 use acmirror::db::DbConn;
 
@@ -39,6 +41,7 @@ struct DealRow {
     owner_id: Option<i64>,
     contact_id: Option<i64>,
     status: Option<i32>,
+    account_id: Option<i64>,
 }
 
 /// A live deal task's compared columns.
@@ -134,6 +137,7 @@ pub fn mirror_snapshot(conn: &mut DbConn) -> QueryResult<Snapshot> {
                 owner_id: r.owner_id,
                 contact_id: r.contact_id,
                 status: r.status,
+                account_id: r.account_id,
             },
         );
     }
@@ -210,7 +214,123 @@ pub fn mirror_snapshot(conn: &mut DbConn) -> QueryResult<Snapshot> {
         })
         .collect();
     notes_and_tasks(conn, &mut snap)?;
+    crm(conn, &mut snap)?;
     Ok(snap)
+}
+
+/// Custom field definitions as `(id, label, type, options)`.
+type FieldRow = (i64, String, Option<String>, Option<String>);
+
+fn custom_fields(rows: Vec<FieldRow>) -> BTreeMap<i64, CustomFieldTruth> {
+    rows.into_iter()
+        .map(|(id, label, field_type, options)| {
+            let truth = CustomFieldTruth {
+                label,
+                field_type,
+                options,
+            };
+            (id, truth)
+        })
+        .collect()
+}
+
+/// Deals' custom field values and secondary contacts, live accounts with theirs, the contacts
+/// at accounts, and the custom field definitions.
+fn crm(conn: &mut DbConn, snap: &mut Snapshot) -> QueryResult<()> {
+    let values: Vec<(i64, i64, String)> = deal_field_values::table
+        .select((
+            deal_field_values::deal_id,
+            deal_field_values::field_id,
+            deal_field_values::value,
+        ))
+        .load(conn)?;
+    for (deal, field, value) in values.into_iter().filter(|(_, _, v)| !v.is_empty()) {
+        if snap.deals.contains_key(&deal) {
+            snap.deal_field_values.insert(value_key(deal, field), value);
+        }
+    }
+    let contacts: Vec<(i64, i64, i64, Option<i64>)> = deal_contacts::table
+        .select((
+            deal_contacts::id,
+            deal_contacts::deal_id,
+            deal_contacts::contact_id,
+            deal_contacts::role_id,
+        ))
+        .load(conn)?;
+    for (id, deal_id, contact_id, role_id) in contacts {
+        if snap.deals.contains_key(&deal_id) {
+            let truth = DealContactTruth {
+                deal_id,
+                contact_id,
+                role_id,
+            };
+            snap.deal_contacts.insert(id, truth);
+        }
+    }
+    let rows: Vec<(i64, String, Option<String>)> = accounts::table
+        .filter(accounts::deleted_at.is_null())
+        .select((accounts::id, accounts::name, accounts::url))
+        .load(conn)?;
+    for (id, name, url) in rows {
+        let truth = AccountTruth {
+            name,
+            url: norm(url),
+            field_values: BTreeMap::new(),
+        };
+        snap.accounts.insert(id, truth);
+    }
+    let values: Vec<(i64, i64, String)> = account_field_values::table
+        .select((
+            account_field_values::account_id,
+            account_field_values::field_id,
+            account_field_values::value,
+        ))
+        .load(conn)?;
+    for (account, field, value) in values.into_iter().filter(|(_, _, v)| !v.is_empty()) {
+        if let Some(a) = snap.accounts.get_mut(&account) {
+            a.field_values.insert(field, value);
+        }
+    }
+    let links: Vec<(i64, i64, i64, Option<String>)> = account_contacts::table
+        .select((
+            account_contacts::id,
+            account_contacts::account_id,
+            account_contacts::contact_id,
+            account_contacts::job_title,
+        ))
+        .load(conn)?;
+    snap.account_contacts = links
+        .into_iter()
+        .map(|(id, account_id, contact_id, job_title)| {
+            let truth = AccountContactTruth {
+                account_id,
+                contact_id,
+                job_title: norm(job_title),
+            };
+            (id, truth)
+        })
+        .collect();
+    snap.deal_fields = custom_fields(
+        deal_fields::table
+            .select((
+                deal_fields::id,
+                deal_fields::label,
+                deal_fields::field_type,
+                deal_fields::options,
+            ))
+            .load(conn)?,
+    );
+    snap.account_fields = custom_fields(
+        account_fields::table
+            .select((
+                account_fields::id,
+                account_fields::label,
+                account_fields::field_type,
+                account_fields::options,
+            ))
+            .load(conn)?,
+    );
+    Ok(())
 }
 
 /// Live deal notes, contact notes and deal tasks.

@@ -3,6 +3,7 @@
 //! tables.
 
 mod clock_skew;
+mod crm;
 mod dimensions;
 mod lost_changes_and_heavy_pages;
 mod notes;

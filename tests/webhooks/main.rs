@@ -2,6 +2,7 @@
 //! retention. Every test runs on the backend under test (SQLite, or PostgreSQL when
 //! `ACMIRROR_TEST_DATABASE_URL` is set).
 
+mod accounts;
 mod activities;
 mod apply_batch;
 mod exhaustion;

@@ -329,3 +329,85 @@ pub(crate) const PRODUCTS: &[&str] = &[
     "Training day",
     "Add-on seats",
 ];
+
+/// A custom field of deals or accounts (`dealCustomFieldMeta`, `accountCustomFieldMeta`).
+#[derive(Debug)]
+pub(crate) struct CrmFieldDef {
+    pub id: i64,
+    pub label: &'static str,
+    /// `fieldType`.
+    pub field_type: &'static str,
+    /// The choices of a choice field (`fieldOptions`); empty for other types.
+    pub options: &'static [&'static str],
+}
+
+/// The deal custom fields; the first is the one every account has.
+pub(crate) const DEAL_FIELDS: &[CrmFieldDef] = &[
+    CrmFieldDef {
+        id: 1,
+        label: "Forecasted Close Date",
+        field_type: "date",
+        options: &[],
+    },
+    CrmFieldDef {
+        id: 2,
+        label: "Lead Source",
+        field_type: "dropdown",
+        options: &["Web", "Referral", "Event", "Partner"],
+    },
+    CrmFieldDef {
+        id: 3,
+        label: "Products of interest",
+        field_type: "multiselect",
+        options: &["Basic", "Pro", "Enterprise"],
+    },
+    CrmFieldDef {
+        id: 4,
+        label: "Next steps",
+        field_type: "textarea",
+        options: &[],
+    },
+];
+
+/// The account custom fields.
+pub(crate) const ACCOUNT_FIELDS: &[CrmFieldDef] = &[
+    CrmFieldDef {
+        id: 1,
+        label: "Industry",
+        field_type: "dropdown",
+        options: &["Software", "Retail", "Manufacturing", "Education"],
+    },
+    CrmFieldDef {
+        id: 2,
+        label: "Employees",
+        field_type: "number",
+        options: &[],
+    },
+];
+
+/// Company names of accounts.
+pub(crate) const ACCOUNT_NAMES: &[&str] = &[
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Hooli",
+    "Vandelay",
+    "Stark Industries",
+    "Wayne Enterprises",
+    "Soylent",
+    "Tyrell",
+    "Cyberdyne",
+    "Müller & Söhne",
+    "Nakatomi",
+];
+
+/// Job titles of account contacts.
+pub(crate) const JOB_TITLES: &[&str] = &[
+    "CEO",
+    "CTO",
+    "Head of Sales",
+    "Marketing Manager",
+    "Buyer",
+    "Office Manager",
+    "",
+];

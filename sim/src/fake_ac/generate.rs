@@ -5,10 +5,11 @@
 use std::collections::BTreeMap;
 
 use super::catalog::{
-    self, FieldKind, FIELDS, FIRST_NAMES, LAST_NAMES, LISTS, PIPELINES, PRODUCTS,
+    self, CrmFieldDef, FieldKind, ACCOUNT_FIELDS, ACCOUNT_NAMES, DEAL_FIELDS, FIELDS, FIRST_NAMES,
+    JOB_TITLES, LAST_NAMES, LISTS, PIPELINES, PRODUCTS,
 };
 use super::clock;
-use super::model::{Contact, Deal, FieldValue, ListSub};
+use super::model::{assoc, Company, CompanyLink, Contact, Deal, FieldValue, ListSub};
 
 /// How far back base records were created.
 pub(crate) const HISTORY_SECS: i64 = 2 * 365 * 24 * 3600;
@@ -204,6 +205,11 @@ pub(crate) struct DealShape {
 }
 
 impl DealShape {
+    /// Accounts (organisations) that existed at the start: one per 40 contacts, at least 3.
+    pub(crate) fn companies(&self) -> i64 {
+        (self.contacts / 40).max(3)
+    }
+
     /// Whether base deal `id` sits in the restricted pipeline: `restricted` deals spread evenly.
     pub(crate) fn is_restricted(&self, id: i64) -> bool {
         if self.restricted <= 0 || id > self.deals {
@@ -248,7 +254,110 @@ pub(crate) fn deal(seed: u64, id: i64, shape: DealShape, anchor: i64) -> Deal {
         status,
         cdate,
         mdate,
+        account: 0,
+        fields: BTreeMap::new(),
+        secondary: BTreeMap::new(),
     }
+    .with_crm(seed, shape, mdate)
+}
+
+impl Deal {
+    /// The base deal's account, custom field values and secondary contacts, drawn apart from
+    /// the rest so that they leave the other columns as they were.
+    fn with_crm(mut self, seed: u64, shape: DealShape, t: i64) -> Self {
+        let mut m = Mix::new(seed, self.id, 13);
+        if m.percent(50) {
+            self.account = 1 + m.below(shape.companies() as u64) as i64;
+        }
+        for f in DEAL_FIELDS {
+            if m.percent(60) {
+                self.fields.insert(f.id, crm_field_value(f, &mut m, t));
+            }
+        }
+        let extra = match m.below(20) {
+            0..=3 => 1,
+            4 => 2,
+            _ => 0,
+        };
+        for slot in 0..extra {
+            if shape.contacts > 0 {
+                let contact = 1 + m.below(shape.contacts as u64) as i64;
+                let role = m.percent(50).then(|| 1 + m.below(3) as i64);
+                self.secondary
+                    .insert(assoc::deal_contact(self.id, slot), (contact, role));
+            }
+        }
+        self
+    }
+}
+
+/// A plausible value of a deal or account custom field at time `t`.
+pub(crate) fn crm_field_value(f: &CrmFieldDef, m: &mut Mix, t: i64) -> String {
+    match f.field_type {
+        "date" => clock::date(t + 86_400 * m.below(120) as i64),
+        "dropdown" => m.pick(f.options).to_string(),
+        "multiselect" => {
+            let chosen: Vec<&str> = f
+                .options
+                .iter()
+                .copied()
+                .filter(|_| m.percent(50))
+                .collect();
+            let chosen = if chosen.is_empty() {
+                vec![f.options[0]]
+            } else {
+                chosen
+            };
+            format!("||{}||", chosen.join("||"))
+        }
+        "number" => (1 + m.below(5_000)).to_string(),
+        _ => format!("Call back about the {} plan", m.pick(PRODUCTS)),
+    }
+}
+
+/// Base account `id` of `n`, created over the history before `anchor`.
+pub(crate) fn company(seed: u64, id: i64, n: i64, anchor: i64) -> Company {
+    let mut m = Mix::new(seed, id, 14);
+    let cdate = base_cdate(id, n, anchor);
+    let udate = base_udate(seed, id, cdate, anchor);
+    let name = ACCOUNT_NAMES[(id as usize - 1) % ACCOUNT_NAMES.len()];
+    let name = match (id as usize - 1) / ACCOUNT_NAMES.len() {
+        0 => name.to_string(),
+        k => format!("{name} {}", k + 1),
+    };
+    let url = if m.percent(70) {
+        format!(
+            "https://www.{}.example",
+            name.to_lowercase().replace([' ', '&'], "")
+        )
+    } else {
+        String::new()
+    };
+    let mut fields = BTreeMap::new();
+    for f in ACCOUNT_FIELDS {
+        if m.percent(70) {
+            fields.insert(f.id, crm_field_value(f, &mut m, udate));
+        }
+    }
+    Company {
+        id,
+        name,
+        url,
+        owner: 1 + m.below(catalog::USERS.len() as u64) as i64,
+        cdate,
+        udate,
+        fields,
+    }
+}
+
+/// The account base contact `id` works at, if any, among `companies` accounts.
+pub(crate) fn company_link(seed: u64, id: i64, companies: i64, udate: i64) -> Option<CompanyLink> {
+    let mut m = Mix::new(seed, id, 15);
+    m.percent(35).then(|| CompanyLink {
+        account: 1 + m.below(companies as u64) as i64,
+        job_title: m.pick(JOB_TITLES).to_string(),
+        udate,
+    })
 }
 
 /// `(cdate, mdate)` of base deal `id`, cheap enough to scan a large account with.

@@ -64,6 +64,47 @@ pub(crate) struct Deal {
     pub status: i32,
     pub cdate: i64,
     pub mdate: i64,
+    /// The account (organisation) the deal is for; 0 for none.
+    pub account: i64,
+    /// Custom field values by deal field id; an unset field has no entry.
+    pub fields: BTreeMap<i64, String>,
+    /// Secondary contacts (`contactDeals`) by association id: contact id and role id.
+    pub secondary: BTreeMap<i64, (i64, Option<i64>)>,
+}
+
+impl Deal {
+    /// `winProbability`: how far along its pipeline the deal's stage is, in percent; none
+    /// for a stage of no known pipeline.
+    pub(crate) fn win_probability(&self) -> Option<i32> {
+        let pipeline = super::catalog::pipeline(self.pipeline)?;
+        let at = pipeline
+            .stages
+            .iter()
+            .position(|(id, _)| *id == self.stage)?;
+        Some(((at + 1) * 100 / (pipeline.stages.len() + 1)) as i32)
+    }
+}
+
+/// An account (organisation), served by `/accounts`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Company {
+    pub id: i64,
+    pub name: String,
+    /// Empty when the account has no web address.
+    pub url: String,
+    pub owner: i64,
+    pub cdate: i64,
+    pub udate: i64,
+    /// Custom field values by account field id; an unset field has no entry.
+    pub fields: BTreeMap<i64, String>,
+}
+
+/// A contact's place at an account (`accountContacts`, whose id is the contact's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CompanyLink {
+    pub account: i64,
+    pub job_title: String,
+    pub udate: i64,
 }
 
 /// A deal task, served by `/dealTasks`.
@@ -114,6 +155,21 @@ pub(crate) mod assoc {
     /// `fieldValues` id of (contact, field); field ids stay below 256, heavy accounts included.
     pub(crate) fn field_value(contact: i64, field: i64) -> i64 {
         contact * 256 + field
+    }
+    /// `contactDeals` id of a base deal's `slot`-th secondary contact (fewer than 8); later
+    /// ones are numbered from [`FIRST_NEW_DEAL_CONTACT`].
+    pub(crate) fn deal_contact(deal: i64, slot: usize) -> i64 {
+        deal * 8 + slot as i64
+    }
+    /// The first `contactDeals` id the driver gives out.
+    pub(crate) const FIRST_NEW_DEAL_CONTACT: i64 = 1 << 40;
+    /// `dealCustomFieldData` id of (deal, field).
+    pub(crate) fn deal_value(deal: i64, field: i64) -> i64 {
+        deal * 16 + field
+    }
+    /// `accountCustomFieldData` id of (account, field).
+    pub(crate) fn account_value(account: i64, field: i64) -> i64 {
+        account * 16 + field
     }
     /// `contactLists` id of (contact, list).
     pub(crate) fn contact_list(contact: i64, list: i64) -> i64 {

@@ -2,11 +2,14 @@
 
 use std::collections::BTreeMap;
 
-use super::catalog::{self, tag_by_id, LISTS, PIPELINES, USERS};
+use super::catalog::{
+    self, tag_by_id, CrmFieldDef, ACCOUNT_FIELDS, DEAL_FIELDS, LISTS, PIPELINES, USERS,
+};
 use super::model::{Contact, Deal, NoteOwner, Task, TASK_TYPES};
 use super::state::Account;
 use crate::truth::{
-    norm, ContactTruth, DealTruth, FieldOptionTruth, FieldTruth, NoteTruth, Snapshot, StageTruth,
+    norm, value_key, AccountContactTruth, AccountTruth, ContactTruth, CustomFieldTruth,
+    DealContactTruth, DealTruth, FieldOptionTruth, FieldTruth, NoteTruth, Snapshot, StageTruth,
     TaskTruth, UserTruth,
 };
 
@@ -25,7 +28,21 @@ pub(crate) fn snapshot(acct: &Account) -> Snapshot {
             let truth = if acct.deal_is_restricted(id) {
                 stub_truth(&d)
             } else {
-                deal_truth(&d)
+                for (f, v) in d.fields.iter().filter(|(_, v)| !v.is_empty()) {
+                    s.deal_field_values.insert(value_key(id, *f), v.clone());
+                }
+                for (link, (contact_id, role_id)) in acct.deal_contacts(&d) {
+                    let truth = DealContactTruth {
+                        deal_id: id,
+                        contact_id,
+                        role_id,
+                    };
+                    s.deal_contacts.insert(link, truth);
+                }
+                DealTruth {
+                    account_id: acct.deal_account(&d),
+                    ..deal_truth(&d)
+                }
             };
             s.deals.insert(id, truth);
         }
@@ -52,7 +69,41 @@ pub(crate) fn snapshot(acct: &Account) -> Snapshot {
     for t in acct.tasks.values() {
         s.deal_tasks.insert(t.id, task_truth(t));
     }
+    for id in 1..=acct.max_company {
+        if let Some(c) = acct.company(id) {
+            let truth = AccountTruth {
+                name: c.name,
+                url: norm(Some(c.url)),
+                field_values: c
+                    .fields
+                    .into_iter()
+                    .filter(|(_, v)| !v.is_empty())
+                    .collect(),
+            };
+            s.accounts.insert(id, truth);
+        }
+    }
+    for id in 1..=acct.max_contact {
+        if let Some(l) = acct.link(id) {
+            let truth = AccountContactTruth {
+                account_id: l.account,
+                contact_id: id,
+                job_title: norm(Some(l.job_title)),
+            };
+            s.account_contacts.insert(id, truth);
+        }
+    }
     s
+}
+
+/// A custom field of deals or accounts as the reporting schema shows it.
+fn custom_field_truth(f: &CrmFieldDef) -> CustomFieldTruth {
+    CustomFieldTruth {
+        label: f.label.to_string(),
+        field_type: Some(f.field_type.to_string()),
+        options: (!f.options.is_empty())
+            .then(|| serde_json::to_string(f.options).unwrap_or_default()),
+    }
 }
 
 /// A task as the reporting schema shows it.
@@ -105,6 +156,12 @@ pub(crate) fn dimensions(heavy: bool) -> Snapshot {
         };
         s.fields.insert(f.id, truth);
     }
+    for f in DEAL_FIELDS {
+        s.deal_fields.insert(f.id, custom_field_truth(f));
+    }
+    for f in ACCOUNT_FIELDS {
+        s.account_fields.insert(f.id, custom_field_truth(f));
+    }
     for p in PIPELINES {
         s.pipelines.insert(p.id, p.title.to_string());
         for (id, title) in p.stages {
@@ -156,6 +213,7 @@ pub(crate) fn deal_truth(d: &Deal) -> DealTruth {
         owner_id: Some(d.owner),
         contact_id: (d.contact != 0).then_some(d.contact),
         status: Some(d.status),
+        account_id: (d.account != 0).then_some(d.account),
     }
 }
 

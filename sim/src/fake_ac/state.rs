@@ -3,11 +3,12 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use super::config::Realism;
 use super::generate::{self, DealShape};
 use super::heavy;
-use super::model::{Contact, Deal, Note, NoteOwner, Task};
+use super::model::{assoc, Company, CompanyLink, Contact, Deal, Note, NoteOwner, Task};
 
 /// A webhook registered through `POST /api/3/webhooks`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +23,9 @@ pub(crate) struct Webhook {
     /// Cleared for good when the receiver answers 410, as ActiveCampaign does.
     pub active: bool,
 }
+
+/// A collection as built at a generation of the account.
+type Built = (u64, Arc<Vec<serde_json::Value>>);
 
 /// Contacts created in one bulk import, generated on demand like the initial ones.
 #[derive(Debug, Clone, Copy)]
@@ -45,6 +49,20 @@ pub(crate) struct Account {
     deals: HashMap<i64, Deal>,
     deleted_contacts: BTreeSet<i64>,
     deleted_deals: BTreeSet<i64>,
+    /// Accounts (organisations): ids up to this exist unless deleted.
+    pub max_company: i64,
+    companies: HashMap<i64, Company>,
+    deleted_companies: BTreeSet<i64>,
+    /// Contacts whose account link changed (`None`: no longer at any account).
+    links: HashMap<i64, Option<CompanyLink>>,
+    /// The next `contactDeals` id the driver gives out.
+    pub next_deal_contact: i64,
+    /// Moves with every change to contacts, deals or accounts; cached collections built at
+    /// another generation are built again.
+    generation: u64,
+    /// Collections that are costly to build (every deal's custom field values, say), with
+    /// the generation they were built at.
+    cache: Mutex<HashMap<&'static str, Built>>,
     pub tasks: BTreeMap<i64, Task>,
     pub next_task: i64,
     /// Deal and contact notes by id.
@@ -78,6 +96,13 @@ impl Account {
             deals: HashMap::new(),
             deleted_contacts: BTreeSet::new(),
             deleted_deals: BTreeSet::new(),
+            max_company: shape.companies(),
+            companies: HashMap::new(),
+            deleted_companies: BTreeSet::new(),
+            links: HashMap::new(),
+            next_deal_contact: assoc::FIRST_NEW_DEAL_CONTACT,
+            generation: 0,
+            cache: Mutex::new(HashMap::new()),
             tasks: BTreeMap::new(),
             next_task: 1,
             notes: BTreeMap::new(),
@@ -185,6 +210,7 @@ impl Account {
 
     /// Stores the new state of a contact.
     pub(crate) fn put_contact(&mut self, c: Contact) {
+        self.generation += 1;
         self.contacts.insert(c.id, c);
     }
 
@@ -196,6 +222,7 @@ impl Account {
 
     /// Adds `n` contacts generated on demand, created at `time`; returns their ids.
     pub(crate) fn import(&mut self, n: i64, time: i64) -> std::ops::RangeInclusive<i64> {
+        self.generation += 1;
         let first = self.max_contact + 1;
         self.max_contact += n.max(0);
         if n > 0 {
@@ -210,6 +237,7 @@ impl Account {
 
     /// Deletes a contact (no webhook exists for this).
     pub(crate) fn delete_contact(&mut self, id: i64) -> bool {
+        self.generation += 1;
         if !self.contact_exists(id) {
             return false;
         }
@@ -265,6 +293,7 @@ impl Account {
 
     /// Stores the new state of a deal.
     pub(crate) fn put_deal(&mut self, d: Deal) {
+        self.generation += 1;
         self.deals.insert(d.id, d);
     }
 
@@ -289,6 +318,7 @@ impl Account {
 
     /// Deletes a deal (no webhook exists for this).
     pub(crate) fn delete_deal(&mut self, id: i64) -> bool {
+        self.generation += 1;
         if !self.deal_exists(id) {
             return false;
         }
@@ -297,6 +327,109 @@ impl Account {
         self.notes
             .retain(|_, n| !(n.owner == NoteOwner::Deal && n.relid == id));
         self.deleted_deals.insert(id)
+    }
+
+    /// Whether account `id` exists now.
+    pub(crate) fn company_exists(&self, id: i64) -> bool {
+        (1..=self.max_company).contains(&id) && !self.deleted_companies.contains(&id)
+    }
+
+    /// Account `id` as it is now.
+    pub(crate) fn company(&self, id: i64) -> Option<Company> {
+        if !self.company_exists(id) {
+            return None;
+        }
+        Some(match self.companies.get(&id) {
+            Some(c) => c.clone(),
+            None => generate::company(self.seed, id, self.shape.companies(), self.anchor),
+        })
+    }
+
+    /// Stores the new state of an account.
+    pub(crate) fn put_company(&mut self, c: Company) {
+        self.generation += 1;
+        self.max_company = self.max_company.max(c.id);
+        self.companies.insert(c.id, c);
+    }
+
+    /// Deletes an account (no webhook exists for this): its contacts leave it and its deals
+    /// show no account.
+    pub(crate) fn delete_company(&mut self, id: i64) -> bool {
+        if !self.company_exists(id) {
+            return false;
+        }
+        self.generation += 1;
+        self.companies.remove(&id);
+        self.deleted_companies.insert(id)
+    }
+
+    /// A random live account, if one can be found quickly.
+    pub(crate) fn random_company(&self, rng: &mut impl rand::Rng) -> Option<i64> {
+        (0..8)
+            .map(|_| rng.gen_range(1..=self.max_company.max(1)))
+            .find(|id| self.company_exists(*id))
+    }
+
+    /// The live account a deal is for, if any.
+    pub(crate) fn deal_account(&self, d: &Deal) -> Option<i64> {
+        Some(d.account).filter(|a| self.company_exists(*a))
+    }
+
+    /// The account live contact `id` works at, if it still exists.
+    pub(crate) fn link(&self, id: i64) -> Option<CompanyLink> {
+        if !self.contact_exists(id) {
+            return None;
+        }
+        let link = match self.links.get(&id) {
+            Some(l) => l.clone(),
+            None if id <= self.shape.contacts => {
+                let (cdate, _) = self.contact_times(id)?;
+                generate::company_link(self.seed, id, self.shape.companies(), cdate)
+            }
+            None => None,
+        };
+        link.filter(|l| self.company_exists(l.account))
+    }
+
+    /// Sets the account contact `id` works at.
+    pub(crate) fn set_link(&mut self, id: i64, link: Option<CompanyLink>) {
+        self.generation += 1;
+        self.links.insert(id, link);
+    }
+
+    /// When deal `id`'s next open task is due (the API's `nextdate`).
+    pub(crate) fn next_task_due(&self, id: i64) -> Option<i64> {
+        self.tasks
+            .values()
+            .filter(|t| t.deal == id && t.done.is_none())
+            .map(|t| t.due)
+            .min()
+    }
+
+    /// The live secondary contacts of a deal: association id to contact and role.
+    pub(crate) fn deal_contacts(&self, d: &Deal) -> BTreeMap<i64, (i64, Option<i64>)> {
+        d.secondary
+            .iter()
+            .filter(|(_, (c, _))| self.contact_exists(*c))
+            .map(|(id, v)| (*id, *v))
+            .collect()
+    }
+
+    /// A collection built by `build`, or the one built before if nothing changed since.
+    pub(crate) fn cached(
+        &self,
+        name: &'static str,
+        build: impl FnOnce(&Self) -> Vec<serde_json::Value>,
+    ) -> Arc<Vec<serde_json::Value>> {
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((generation, items)) = cache.get(name) {
+            if *generation == self.generation {
+                return items.clone();
+            }
+        }
+        let items = Arc::new(build(self));
+        cache.insert(name, (self.generation, items.clone()));
+        items
     }
 
     /// Whether deal `id` lies in the pipeline the API user may not see.

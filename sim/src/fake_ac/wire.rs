@@ -1,7 +1,7 @@
 //! Webhook deliveries in ActiveCampaign's wire format: one event per POST,
 //! `application/x-www-form-urlencoded`, PHP bracket keys, full contact and deal blocks.
 
-use super::catalog::{self, FIELDS};
+use super::catalog::{self, DEAL_FIELDS, FIELDS};
 use super::clock;
 use super::model::{Contact, Deal};
 
@@ -120,7 +120,7 @@ fn deal_block(out: &mut Vec<(String, String)>, d: &Deal, contact: Option<&Contac
         kv("deal[title]", &d.title),
         kv("deal[create_date]", clock::wall(d.cdate)),
         kv("deal[create_date_iso]", clock::iso(d.cdate)),
-        kv("deal[orgid]", "0"),
+        kv("deal[orgid]", d.account.to_string()),
         kv("deal[orgname]", ""),
         kv("deal[stageid]", d.stage.to_string()),
         kv("deal[stage_title]", stage_title),
@@ -145,6 +145,13 @@ fn deal_block(out: &mut Vec<(String, String)>, d: &Deal, contact: Option<&Contac
         kv("deal[contact_lastname]", field(|c| &c.last_name)),
         kv("deal[status]", d.status.to_string()),
     ]);
+    // Every custom field is sent, empty when unset, so that a cleared value reaches the mirror.
+    for (n, f) in DEAL_FIELDS.iter().enumerate() {
+        let value = d.fields.get(&f.id).map_or("", String::as_str);
+        out.push(kv(format!("deal[fields][{n}][id]"), f.id.to_string()));
+        out.push(kv(format!("deal[fields][{n}][key]"), f.label));
+        out.push(kv(format!("deal[fields][{n}][value]"), value));
+    }
 }
 
 /// `deal[value]`: a display string with thousands separators, `1,044,055.00`.

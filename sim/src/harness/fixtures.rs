@@ -274,3 +274,99 @@ contact[orgname]=
 sms[id]=981
 sms[reply]=Yes please
 sms[result]=forward";
+
+/// `account_add` as activepieces recorded it (2024, parsed; wire keys as the reference gives
+/// them): naive `*_timestamp`s, positional custom fields, one without an id (a built-in field)
+/// and a multi-value one sent as `[value][M]`.
+pub const ACCOUNT_ADD: &str = "type=account_add
+date_time=2024-02-28T01:09:17-06:00
+initiated_from=admin
+initiated_by=admin
+account[id]=7
+account[name]=Acme Integration Co
+account[account_url]=https://acme.example
+account[created_timestamp]=2024-02-28 01:09:17
+account[updated_timestamp]=2024-02-28 01:09:17
+account[fields][0][id]=1
+account[fields][0][key]=Industry
+account[fields][0][value]=Software
+account[fields][1][key]=Phone Number
+account[fields][1][value]=+1 555-0100
+account[fields][2][id]=3
+account[fields][2][key]=Regions
+account[fields][2][value][0]=EMEA
+account[fields][2][value][1]=APAC";
+
+/// `account_update` of the same account, later, with `updated_fields`.
+pub const ACCOUNT_UPDATE: &str = "type=account_update
+date_time=2024-02-28T02:10:00-06:00
+initiated_from=admin
+initiated_by=admin
+account[id]=7
+account[name]=Acme Integration Company
+account[account_url]=
+account[created_timestamp]=2024-02-28 01:09:17
+account[updated_timestamp]=2024-02-28 02:10:00
+account[fields][0][id]=1
+account[fields][0][key]=Industry
+account[fields][0][value]=Retail
+updated_fields[0]=name";
+
+/// `account_contact_add` with the AsyncAPI's `accountContact[...]` keys.
+pub const ACCOUNT_CONTACT_ADD: &str = "type=account_contact_add
+date_time=2024-02-28T01:20:00-06:00
+initiated_from=admin
+initiated_by=admin
+accountContact[id]=17
+accountContact[account]=7
+accountContact[contact]=3
+accountContact[job_title]=Product Manager";
+
+/// `account_contact_update` with the gem's `account_contact[...]` keys.
+pub const ACCOUNT_CONTACT_UPDATE: &str = "type=account_contact_update
+date_time=2024-02-28T03:00:00-06:00
+initiated_from=admin
+initiated_by=admin
+account_contact[id]=17
+account_contact[account]=7
+account_contact[contact]=3
+account_contact[job_title]=Head of Product";
+
+/// `deal_update` in the activepieces 2024 shape: an account (`deal[orgid]`) and positional
+/// custom fields (`deal[fields][N][id|key|value]`).
+pub const DEAL_UPDATE_FIELDS: &str = "type=deal_update
+date_time=2024-02-08T10:00:00-06:00
+initiated_from=admin
+initiated_by=admin
+list=0
+customer_acct_name=Acme Integration Co
+customer_acct_id=7
+deal[id]=14
+deal[title]=Renewal
+deal[create_date]=2024-02-01 09:00:00
+deal[create_date_iso]=2024-02-01T09:00:00-06:00
+deal[orgid]=7
+deal[orgname]=Acme Integration Co
+deal[stageid]=1
+deal[stage_title]=To Contact
+deal[pipelineid]=1
+deal[pipeline_title]=my_pipeline
+deal[value]=1,044,055.00
+deal[value_raw]=1044055
+deal[currency]=usd
+deal[currency_symbol]=$
+deal[owner]=1
+deal[owner_firstname]=Alex
+deal[owner_lastname]=Admin
+deal[contactid]=3
+deal[contact_email]=code.test@gmail.com
+deal[contact_firstname]=john
+deal[contact_lastname]=wick
+deal[status]=1
+deal[fields][0][id]=1
+deal[fields][0][key]=Forecasted Close Date
+deal[fields][0][value]=2024-02-08 00:00:00
+deal[fields][1][id]=2
+deal[fields][1][key]=Lead Source
+deal[fields][1][value]=
+updated_fields[0]=value";

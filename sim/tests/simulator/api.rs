@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use acmirror_sim::fake_ac::{ApiFaults, FakeAc, FakeAcConfig, FakeAcHandle};
-use acmirror_sim::truth::{norm, ContactTruth, DealTruth};
+use acmirror_sim::truth::{norm, ContactTruth, DealContactTruth, DealTruth};
 use serde_json::Value;
 
 fn config(contacts: u64, deals: u64) -> FakeAcConfig {
@@ -91,7 +91,7 @@ async fn envelopes_use_string_totals_except_deals_and_webhook_events() {
     assert!(full["value"].is_string() && full["status"].is_string() && full["group"].is_string());
 
     let events = get(&sim, "/webhook/events").await;
-    assert_eq!(events["meta"]["total"], 25);
+    assert_eq!(events["meta"]["total"], 29);
     for path in [
         "/tags",
         "/fields",
@@ -410,7 +410,15 @@ async fn webhooks_can_be_created_listed_updated_and_deleted() {
 }
 
 /// Reads every contact and deal through the API, as a full reconciliation would.
-async fn read_back(sim: &FakeAcHandle) -> (BTreeMap<i64, ContactTruth>, BTreeMap<i64, DealTruth>) {
+/// Contacts, deals, deal custom field values and deal contacts as the API shows them.
+type ReadBack = (
+    BTreeMap<i64, ContactTruth>,
+    BTreeMap<i64, DealTruth>,
+    BTreeMap<String, String>,
+    BTreeMap<i64, DealContactTruth>,
+);
+
+async fn read_back(sim: &FakeAcHandle) -> ReadBack {
     let (mut contacts, mut last) = (BTreeMap::new(), 0);
     loop {
         let page = get(sim, &format!("/contacts?orders[id]=ASC&id_greater={last}&limit=100&include=contactTags.tag,fieldValues,contactLists")).await;
@@ -483,6 +491,8 @@ async fn read_back(sim: &FakeAcHandle) -> (BTreeMap<i64, ContactTruth>, BTreeMap
         }
     }
     let mut deals = BTreeMap::new();
+    let mut values = BTreeMap::new();
+    let mut links = BTreeMap::new();
     for offset in (0..).step_by(100) {
         let page = get(
             sim,
@@ -504,11 +514,44 @@ async fn read_back(sim: &FakeAcHandle) -> (BTreeMap<i64, ContactTruth>, BTreeMap
                 owner_id: num("owner"),
                 contact_id: num("contact"),
                 status: num("status").map(|s| s as i32),
+                account_id: num("account"),
             };
             deals.insert(num("id").expect("id"), t);
         }
     }
-    (contacts, deals)
+    for v in all_pages(sim, "dealCustomFieldData").await {
+        let deal = v["dealId"].as_i64().expect("dealId is a number");
+        let field = v["customFieldId"]
+            .as_i64()
+            .expect("customFieldId is a number");
+        let value = v["fieldValue"].as_str().expect("fieldValue").to_string();
+        values.insert(acmirror_sim::truth::value_key(deal, field), value);
+    }
+    for v in all_pages(sim, "contactDeals").await {
+        let num = |k: &str| v[k].as_str().and_then(|s| s.parse::<i64>().ok());
+        let link = DealContactTruth {
+            deal_id: num("deal").expect("deal"),
+            contact_id: num("contact").expect("contact"),
+            role_id: num("role"),
+        };
+        links.insert(num("id").expect("id"), link);
+    }
+    (contacts, deals, values, links)
+}
+
+/// Every record of an offset-paged collection, 100 per request.
+async fn all_pages(sim: &FakeAcHandle, key: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    for offset in (0..).step_by(100) {
+        let page = get(sim, &format!("/{key}?limit=100&offset={offset}")).await;
+        let list = page[key].as_array().expect("array").clone();
+        let n = list.len();
+        out.extend(list);
+        if n < 100 {
+            return out;
+        }
+    }
+    out
 }
 
 #[tokio::test]
@@ -518,7 +561,7 @@ async fn the_api_shows_exactly_the_truth() {
     sim.bulk_import(15);
     sim.delete_contacts(5);
     sim.delete_deals(5);
-    let (contacts, deals) = read_back(&sim).await;
+    let (contacts, deals, values, links) = read_back(&sim).await;
     let truth = sim.truth();
     assert!(
         truth.contacts.len() > 240,
@@ -532,6 +575,9 @@ async fn the_api_shows_exactly_the_truth() {
         deals == truth.deals,
         "deals read back differ from the truth"
     );
+    assert!(!values.is_empty() && !links.is_empty());
+    assert_eq!(values, truth.deal_field_values);
+    assert_eq!(links, truth.deal_contacts);
     let served: acmirror_sim::truth::Snapshot =
         reqwest::get(format!("{}/__fake/truth", sim.base_url()))
             .await

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use acmirror_sim::fake_ac::{FakeAc, FakeAcConfig, FakeAcHandle, WebhookFaults};
-use acmirror_sim::truth::{norm, DealTruth, Snapshot};
+use acmirror_sim::truth::{norm, AccountContactTruth, AccountTruth, DealTruth, Snapshot};
 use chrono::DateTime;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -113,9 +113,50 @@ fn apply(mirror: &mut Snapshot, p: &BTreeMap<String, String>) {
             owner_id: num("deal[owner]"),
             contact_id: num("deal[contactid]").filter(|c| *c != 0),
             status: num("deal[status]").map(|s| s as i32),
+            account_id: num("deal[orgid]").filter(|a| *a != 0),
         };
         mirror.deals.insert(id, deal);
+        mirror
+            .deal_field_values
+            .retain(|k, _| !k.starts_with(&format!("{id}/")));
+        for (field, value) in positional_fields(p, "deal") {
+            mirror
+                .deal_field_values
+                .insert(acmirror_sim::truth::value_key(id, field), value);
+        }
     }
+    if let Some(id) = p.get("account[id]").and_then(|v| v.parse::<i64>().ok()) {
+        let account = AccountTruth {
+            name: p["account[name]"].clone(),
+            url: norm(p.get("account[account_url]").cloned()),
+            field_values: positional_fields(p, "account"),
+        };
+        mirror.accounts.insert(id, account);
+    }
+    if let Some(id) = p
+        .get("accountContact[id]")
+        .and_then(|v| v.parse::<i64>().ok())
+    {
+        let num = |k: &str| p[k].parse::<i64>().expect("numeric id");
+        let link = AccountContactTruth {
+            account_id: num("accountContact[account]"),
+            contact_id: num("accountContact[contact]"),
+            job_title: norm(p.get("accountContact[job_title]").cloned()),
+        };
+        mirror.account_contacts.insert(id, link);
+    }
+}
+
+/// `<block>[fields][N][id]` with `<block>[fields][N][value]`, the non-empty ones by id.
+fn positional_fields(p: &Pairs, block: &str) -> BTreeMap<i64, String> {
+    (0..)
+        .map_while(|n| {
+            let id = p.get(&format!("{block}[fields][{n}][id]"))?;
+            let value = p.get(&format!("{block}[fields][{n}][value]"))?;
+            Some((id.parse::<i64>().expect("field id"), value.clone()))
+        })
+        .filter(|(_, v)| !v.is_empty())
+        .collect()
 }
 
 #[tokio::test]

@@ -11,8 +11,13 @@ use acmirror_sim::harness::TestDb;
 
 const PUBLIC: &str = "https://mirror.example.com";
 
-/// Every event type the reference account offers.
+/// Every event type the reference account offers, with the account events that the API's
+/// documentation of `POST /webhooks` names besides.
 const OFFERED: &[&str] = &[
+    "account_add",
+    "account_contact_add",
+    "account_contact_update",
+    "account_update",
     "bounce",
     "click",
     "contact_tag_added",

@@ -81,7 +81,7 @@ async fn get(state: State, req: HttpRequest, path: web::Path<String>) -> HttpRes
                 if stub {
                     render::deal_stub(&d)
                 } else {
-                    render::deal(&d, state.base())
+                    render::deal(&d, &acct, state.base())
                 }
             })
             .collect()

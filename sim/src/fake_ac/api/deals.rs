@@ -33,7 +33,7 @@ async fn list(state: State, req: HttpRequest) -> HttpResponse {
                 if stub {
                     render::deal_stub(&d)
                 } else {
-                    render::deal(&d, state.base())
+                    render::deal(&d, &acct, state.base())
                 }
             })
             .collect();
@@ -72,11 +72,14 @@ fn currencies(acct: &crate::fake_ac::state::Account, q: &query::ListQuery) -> Va
 async fn get(state: State, path: web::Path<String>) -> HttpResponse {
     let found = path.parse::<i64>().ok().and_then(|id| {
         let acct = state.account();
-        acct.deal(id).map(|d| (acct.deal_is_restricted(id), d))
+        let d = acct.deal(id)?;
+        Some(match acct.deal_is_restricted(id) {
+            true => render::deal_stub(&d),
+            false => render::deal(&d, &acct, state.base()),
+        })
     });
     match found {
-        Some((true, d)) => ok(&json!({ "deal": render::deal_stub(&d) })),
-        Some((false, d)) => ok(&json!({ "deal": render::deal(&d, state.base()) })),
+        Some(deal) => ok(&json!({ "deal": deal })),
         None => no_result("Deal", &path),
     }
 }

@@ -8,6 +8,10 @@ use crate::fake_ac::catalog::{self, LISTS, USERS};
 
 /// Every event type `GET /webhook/events` lists.
 pub(crate) const WEBHOOK_EVENTS: &[&str] = &[
+    "account_add",
+    "account_contact_add",
+    "account_contact_update",
+    "account_update",
     "bounce",
     "click",
     "contact_tag_added",

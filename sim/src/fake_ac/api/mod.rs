@@ -1,6 +1,7 @@
 //! The REST API v3 subset, with ActiveCampaign's envelopes, string scalars and quirks.
 
 mod contacts;
+mod crm;
 mod deals;
 mod dims;
 mod notes;
@@ -26,6 +27,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .wrap(from_fn(rate::guard))
             .wrap(from_fn(super::clock::date_header))
             .configure(contacts::configure)
+            .configure(crm::configure)
             .configure(deals::configure)
             .configure(dims::configure)
             .configure(notes::configure)

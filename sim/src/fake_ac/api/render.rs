@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use crate::fake_ac::catalog::{FieldDef, ListDef, PipelineDef, TagDef, UserDef};
 use crate::fake_ac::clock::{iso, wall};
 use crate::fake_ac::model::{assoc, Contact, Deal, ListSub};
-use crate::fake_ac::state::Webhook;
+use crate::fake_ac::state::{Account, Webhook};
 
 /// A contact without sideload id arrays, in the 2026 live shape.
 pub(crate) fn contact(c: &Contact, base: &str) -> Value {
@@ -137,9 +137,16 @@ pub(crate) fn tag(t: &TagDef, base: &str) -> Value {
 }
 
 /// A full deal.
-pub(crate) fn deal(d: &Deal, base: &str) -> Value {
+pub(crate) fn deal(d: &Deal, acct: &Account, base: &str) -> Value {
     let link = |rel: &str| format!("{base}/api/3/deals/{}/{rel}", d.id);
-    json!({
+    let account = acct
+        .deal_account(d)
+        .map_or(Value::Null, |a| json!(a.to_string()));
+    let nextdate = acct
+        .next_task_due(d.id)
+        .map_or(Value::Null, |t| json!(iso(t)));
+    let win = d.win_probability().map_or(Value::Null, |p| json!(p));
+    let mut v = json!({
         "hash": format!("{:08x}", (d.id as u64).wrapping_mul(0x9E37_79B9) as u32),
         "owner": d.owner.to_string(), "contact": if d.contact == 0 { Value::Null } else { json!(d.contact.to_string()) },
         "organization": null, "group": d.pipeline.to_string(), "stage": d.stage.to_string(),
@@ -156,7 +163,12 @@ pub(crate) fn deal(d: &Deal, base: &str) -> Value {
             "stage": link("stage"), "tasks": link("tasks"), "dealCustomFieldData": link("dealCustomFieldData"),
         },
         "id": d.id.to_string(), "isDisabled": false, "nextTask": null, "account": null, "customerAccount": null,
-    })
+    });
+    v["account"] = account.clone();
+    v["customerAccount"] = account;
+    v["nextdate"] = nextdate;
+    v["winProbability"] = win;
+    v
 }
 
 /// What a user without permission on the deal's pipeline sees: no dates, no values.

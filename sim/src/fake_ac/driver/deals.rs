@@ -5,7 +5,7 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 
 use super::{live_contact, live_deal, staff_source, touch_deal};
-use crate::fake_ac::catalog::{self, PIPELINES};
+use crate::fake_ac::catalog::{self, DEAL_FIELDS, PIPELINES};
 use crate::fake_ac::clock;
 use crate::fake_ac::generate::{self, Mix};
 use crate::fake_ac::model::{Contact, Deal, Note, NoteOwner, Task, TASK_TYPES};
@@ -36,6 +36,9 @@ pub(super) fn add(acct: &mut Account, rng: &mut StdRng, now: i64) -> Option<Even
         status: 0,
         cdate: now,
         mdate: now - 1,
+        account: acct.random_company(rng).unwrap_or(0),
+        fields: Default::default(),
+        secondary: Default::default(),
     };
     let t = touch_deal(&mut d, Some(&mut contact), now);
     d.cdate = t;
@@ -64,6 +67,29 @@ pub(super) fn update(acct: &mut Account, rng: &mut StdRng, now: i64) -> Option<E
             d.owner = catalog::USERS[rng.gen_range(0..catalog::USERS.len())].id;
             "owner"
         }
+    };
+    Some(changed(acct, rng, now, &mut d, c.as_mut(), &[field]).finish(acct, d, c))
+}
+
+/// A custom field set or cleared, or the account changed: `deal_update`.
+pub(super) fn custom(acct: &mut Account, rng: &mut StdRng, now: i64) -> Option<Event> {
+    let (mut d, mut c) = pick(acct, rng)?;
+    let field = if rng.gen_bool(0.2) {
+        d.account = acct
+            .random_company(rng)
+            .filter(|_| rng.gen_bool(0.8))
+            .unwrap_or(0);
+        "account"
+    } else {
+        let f = DEAL_FIELDS.choose(rng)?;
+        if rng.gen_bool(0.2) {
+            d.fields.remove(&f.id);
+        } else {
+            let mut m = Mix::new(rng.gen(), d.id, 17);
+            d.fields
+                .insert(f.id, generate::crm_field_value(f, &mut m, now));
+        }
+        "fields"
     };
     Some(changed(acct, rng, now, &mut d, c.as_mut(), &[field]).finish(acct, d, c))
 }
@@ -222,7 +248,8 @@ fn changed(
     Changed(e)
 }
 
-fn finish(acct: &mut Account, mut e: Event, d: Deal, c: Option<Contact>) -> Event {
+fn finish(acct: &mut Account, mut e: Event, mut d: Deal, c: Option<Contact>) -> Event {
+    d.account = acct.deal_account(&d).unwrap_or(0);
     acct.put_deal(d.clone());
     if let Some(c) = &c {
         acct.put_contact(c.clone());

@@ -2,6 +2,7 @@
 //! webhook event ActiveCampaign would send for it. Bulk imports and deletions, which send no
 //! webhook, live on [`Account`] and the handle.
 
+mod accounts;
 mod contacts;
 mod deals;
 mod lost;
@@ -38,6 +39,10 @@ const MIX: &[(Kind, u32)] = &[
     (Kind::TaskComplete, 2),
     (Kind::CampaignOpen, 3),
     (Kind::CampaignClick, 2),
+    (Kind::AccountAdd, 1),
+    (Kind::AccountUpdate, 2),
+    (Kind::AccountContact, 3),
+    (Kind::DealCustom, 3),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +63,10 @@ enum Kind {
     TaskComplete,
     CampaignOpen,
     CampaignClick,
+    AccountAdd,
+    AccountUpdate,
+    AccountContact,
+    DealCustom,
 }
 
 /// Makes random changes, reproducibly for a given seed.
@@ -95,6 +104,10 @@ impl Driver {
             Kind::DealNote => deals::note(acct, rng, now),
             Kind::TaskAdd => deals::task_add(acct, rng, now),
             Kind::TaskComplete => deals::task_complete(acct, rng, now),
+            Kind::AccountAdd => accounts::add(acct, rng, now),
+            Kind::AccountUpdate => accounts::update(acct, rng, now),
+            Kind::AccountContact => accounts::contact(acct, rng, now),
+            Kind::DealCustom => deals::custom(acct, rng, now),
         };
         // A change that found nothing to act on (no tags to remove, no deals) creates a
         // contact instead, so every step changes something and sends one event.
@@ -257,6 +270,10 @@ mod tests {
             "deal_task_complete",
             "open",
             "click",
+            "account_add",
+            "account_update",
+            "account_contact_add",
+            "account_contact_update",
         ] {
             assert!(kinds.contains(k), "{k} missing from {kinds:?}");
         }

@@ -1,5 +1,6 @@
-//! Changes to notes and tasks for which ActiveCampaign sends no webhook: note edits, task
-//! edits and reopenings, note and task deletions. Only reconciliation can see them.
+//! Changes for which ActiveCampaign sends no webhook: note edits, task edits and reopenings,
+//! note and task deletions, and secondary contacts joining or leaving deals. Only
+//! reconciliation can see them.
 
 use rand::rngs::StdRng;
 use rand::seq::IteratorRandom;
@@ -25,18 +26,40 @@ pub(crate) enum Silent {
     TaskEdited,
     /// A task was deleted.
     TaskDeleted,
+    /// A secondary contact joined or left a deal.
+    DealContact,
 }
 
 /// Makes one random silent change at wall time `now`; `None` when there are no notes or
 /// tasks to change.
 pub(crate) fn silent_change(acct: &mut Account, rng: &mut StdRng, now: i64) -> Option<Silent> {
-    let first = rng.gen_range(0..4);
-    (0..4).find_map(|i| match (first + i) % 4 {
+    let first = rng.gen_range(0..5);
+    (0..5).find_map(|i| match (first + i) % 5 {
         0 => edit_note(acct, rng, now),
         1 => delete_note(acct, rng),
         2 => edit_task(acct, rng, now),
-        _ => delete_task(acct, rng),
+        3 => delete_task(acct, rng),
+        _ => deal_contact(acct, rng),
     })
+}
+
+/// A secondary contact leaves a deal that has one, or joins one.
+fn deal_contact(acct: &mut Account, rng: &mut StdRng) -> Option<Silent> {
+    let mut d = super::live_deal(acct, rng)?;
+    match d.secondary.keys().next().copied() {
+        Some(id) if rng.gen_bool(0.5) => {
+            d.secondary.remove(&id);
+        }
+        _ => {
+            let contact = super::live_contact(acct, rng)?;
+            let id = acct.next_deal_contact;
+            acct.next_deal_contact += 1;
+            d.secondary
+                .insert(id, (contact.id, Some(rng.gen_range(1..=3))));
+        }
+    }
+    acct.put_deal(d);
+    Some(Silent::DealContact)
 }
 
 fn edit_note(acct: &mut Account, rng: &mut StdRng, now: i64) -> Option<Silent> {
@@ -82,6 +105,8 @@ pub struct NotesChurn {
     pub tasks_edited: u64,
     /// Tasks deleted.
     pub tasks_deleted: u64,
+    /// Secondary contacts that joined or left deals.
+    pub deal_contacts_changed: u64,
 }
 
 impl NotesChurn {
@@ -92,6 +117,7 @@ impl NotesChurn {
             Silent::NoteDeleted => self.notes_deleted += 1,
             Silent::TaskEdited => self.tasks_edited += 1,
             Silent::TaskDeleted => self.tasks_deleted += 1,
+            Silent::DealContact => self.deal_contacts_changed += 1,
         }
     }
 }
