@@ -14,6 +14,7 @@
 //! # Ok(()) }
 //! ```
 
+mod campaigns;
 mod client;
 mod contacts;
 mod deals;
@@ -34,6 +35,7 @@ mod webhooks;
 #[cfg(test)]
 mod tests;
 
+pub use campaigns::{Campaign, Message, Page};
 pub use client::{normalize_base_url, ApiClient, ClientConfig, DEFAULT_RATE_LIMIT};
 pub use contacts::{Contact, ContactTag, ContactsPage, FieldValue, ListMembership};
 pub use deals::{Deal, DealsPage};

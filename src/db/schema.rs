@@ -256,6 +256,39 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// The account's campaigns.
+    campaigns (id) {
+        id -> BigInt,
+        name -> Text,
+        campaign_type -> Nullable<Text>,
+        status -> Nullable<Integer>,
+        message_id -> Nullable<BigInt>,
+        sent_at -> Nullable<Timestamp>,
+        last_sent_at -> Nullable<Timestamp>,
+        send_amount -> Nullable<BigInt>,
+        created_at -> Nullable<Timestamp>,
+        updated_at -> Nullable<Timestamp>,
+        seen_run -> Nullable<BigInt>,
+        synced_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Campaign messages (subject and sender; never the bodies).
+    messages (id) {
+        id -> BigInt,
+        name -> Text,
+        subject -> Text,
+        from_name -> Text,
+        from_email -> Text,
+        created_at -> Nullable<Timestamp>,
+        updated_at -> Nullable<Timestamp>,
+        seen_run -> Nullable<BigInt>,
+        synced_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     contacts,
     tags,
@@ -277,4 +310,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     field_options,
     contact_activities,
+    campaigns,
+    messages,
 );
