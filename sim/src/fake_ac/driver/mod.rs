@@ -2,10 +2,13 @@
 //! webhook event ActiveCampaign would send for it. Bulk imports and deletions, which send no
 //! webhook, live on [`Account`] and the handle.
 
+mod campaigns;
 mod contacts;
 mod deals;
 mod lost;
 
+pub(crate) use campaigns::change as campaign_change;
+pub use campaigns::CampaignsChurn;
 pub use lost::LostChange;
 mod notes;
 
