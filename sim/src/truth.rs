@@ -4,7 +4,8 @@
 //! one too, and [`diff`] lists every difference. Tests, `demo` and `verify` rely on it to prove
 //! that the mirror converged. Only what reconciliation can repair is compared: contacts and
 //! their tags, custom field values and list memberships, deals, the dimension tables, deal
-//! notes, contact notes and deal tasks.
+//! notes, contact notes and deal tasks, and (once a full run has read them) campaigns and
+//! messages.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -97,6 +98,46 @@ pub struct UserTruth {
     pub email: String,
 }
 
+/// A campaign (`campaigns`). Times are Unix seconds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignTruth {
+    /// `campaigns.name`
+    pub name: String,
+    /// `campaigns.campaign_type`
+    pub campaign_type: Option<String>,
+    /// `campaigns.status`
+    pub status: Option<i32>,
+    /// `campaigns.message_id`
+    pub message_id: Option<i64>,
+    /// `campaigns.sent_at`
+    pub sent_at: Option<i64>,
+    /// `campaigns.last_sent_at`
+    pub last_sent_at: Option<i64>,
+    /// `campaigns.send_amount`
+    pub send_amount: Option<i64>,
+    /// `campaigns.created_at`
+    pub created_at: Option<i64>,
+    /// `campaigns.updated_at`
+    pub updated_at: Option<i64>,
+}
+
+/// A campaign message (`messages`). Times are Unix seconds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageTruth {
+    /// `messages.name`
+    pub name: String,
+    /// `messages.subject`
+    pub subject: String,
+    /// `messages.from_name`
+    pub from_name: String,
+    /// `messages.from_email`
+    pub from_email: String,
+    /// `messages.created_at`
+    pub created_at: Option<i64>,
+    /// `messages.updated_at`
+    pub updated_at: Option<i64>,
+}
+
 /// A deal note (`deal_notes`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NoteTruth {
@@ -157,6 +198,18 @@ pub struct Snapshot {
     /// Live deal tasks by ActiveCampaign id.
     #[serde(default)]
     pub deal_tasks: BTreeMap<i64, TaskTruth>,
+    /// Campaigns by id.
+    #[serde(default)]
+    pub campaigns: BTreeMap<i64, CampaignTruth>,
+    /// Campaign messages by id.
+    #[serde(default)]
+    pub messages: BTreeMap<i64, MessageTruth>,
+    /// Whether `campaigns` and `messages` hold the account's: always for the truth; for a
+    /// mirror, once a full reconciliation over the whole account has succeeded, since only
+    /// full runs read them (until then they hold only what deliveries named, and are not
+    /// compared).
+    #[serde(default)]
+    pub campaigns_read: bool,
 }
 
 /// One way in which the mirror differs from the truth.
@@ -216,6 +269,10 @@ pub fn diff(mirror: &Snapshot, truth: &Snapshot) -> Vec<Difference> {
         &mirror.deal_tasks,
         &truth.deal_tasks,
     );
+    if mirror.campaigns_read && truth.campaigns_read {
+        diff_map(&mut out, "campaigns", &mirror.campaigns, &truth.campaigns);
+        diff_map(&mut out, "messages", &mirror.messages, &truth.messages);
+    }
     for (name, id) in &truth.tags {
         match mirror.tags.get(name) {
             Some(m) if m == id => {}

@@ -10,6 +10,7 @@ use super::kind::EventKind::{self, *};
 use super::perstag;
 use crate::db::DbConn;
 use crate::mirror::activities::{self, Activity};
+use crate::mirror::campaigns::{self, CampaignMention};
 use crate::mirror::contacts::{self, ContactState, ContactStub, Present};
 use crate::mirror::deals::{self, DealState};
 use crate::mirror::dimensions::{self, Stage, User};
@@ -118,6 +119,9 @@ struct Writes {
     owners: Vec<User>,
     deals: Vec<DealState>,
     activities: Vec<Activity>,
+    /// Campaigns (and their messages) named by engagement deliveries, for those the mirror
+    /// does not know yet.
+    campaigns: Vec<CampaignMention>,
     singles: Vec<Single>,
 }
 
@@ -223,6 +227,14 @@ impl Writes {
                     self.contact(c, at, perstags)?;
                 }
                 let e = &d.engagement;
+                if let Some(id) = e.campaign_id {
+                    self.campaigns.push(CampaignMention {
+                        id,
+                        name: e.campaign_name.clone().unwrap_or_default(),
+                        message_id: e.message_id,
+                        subject: e.message_subject.clone(),
+                    });
+                }
                 self.activities.push(Activity {
                     event_id,
                     activity_type: kind.name(),
@@ -355,6 +367,7 @@ impl Writes {
         dimensions::add_unknown_users(conn, &self.owners)?;
         deals::upsert(conn, &self.deals, now)?;
         activities::add(conn, &self.activities)?;
+        campaigns::add_unknown_campaigns(conn, &self.campaigns, now)?;
         for single in &self.singles {
             match single {
                 Single::ContactNote {

@@ -181,16 +181,17 @@ async fn contacts_arrive_with_sideloads_in_one_request_per_hundred() {
     let w = SimWorld::start(small(13)).await;
     let s = w.reconcile(Mode::Full).await;
     // 250 contacts = 3 pages, 60 deals (3 of them stubs) = 1 page, 5 dimension reads (tags, fields,
-    // lists, pipelines, users), 3 for notes, deal tasks and task types, nothing per record.
+    // lists, pipelines, users), 3 for notes, deal tasks and task types, 2 for campaigns and
+    // messages, nothing per record.
     assert!(
-        s.counters.api_requests <= 3 + 1 + 5 + 3 + 1,
+        s.counters.api_requests <= 3 + 1 + 5 + 3 + 2 + 1,
         "{} requests",
         s.counters.api_requests
     );
     assert_eq!(
         s.counters.fetched,
-        250 + 60,
-        "contacts and deals, stubs included"
+        250 + 60 + 3 + 3,
+        "contacts and deals, stubs included, and the 3 campaigns with their messages"
     );
 }
 
