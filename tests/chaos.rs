@@ -202,6 +202,8 @@ async fn killed_replicas_lose_nothing_acknowledged_and_reconciliation_converges(
     sim.bulk_import(40);
     sim.delete_contacts(6);
     sim.delete_deals(2);
+    // Campaign edits and the odd deletion, which only a full run repairs.
+    sim.churn_campaigns(6);
     sim.flush().await;
 
     let stats = sim.stats();

@@ -5,7 +5,8 @@
 //! that the mirror converged. Only what reconciliation can repair is compared: contacts and
 //! their tags, custom field values and list memberships, deals with their account, custom
 //! field values and secondary contacts, the dimension tables, deal notes, contact notes, deal
-//! tasks, accounts with their custom field values, and the contacts at accounts.
+//! tasks, accounts with their custom field values, the contacts at accounts, and (once a run
+//! has read them) campaigns and messages.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -146,6 +147,46 @@ pub struct UserTruth {
     pub email: String,
 }
 
+/// A campaign (`campaigns`). Times are Unix seconds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignTruth {
+    /// `campaigns.name`
+    pub name: String,
+    /// `campaigns.campaign_type`
+    pub campaign_type: Option<String>,
+    /// `campaigns.status`
+    pub status: Option<i32>,
+    /// `campaigns.message_id`
+    pub message_id: Option<i64>,
+    /// `campaigns.sent_at`
+    pub sent_at: Option<i64>,
+    /// `campaigns.last_sent_at`
+    pub last_sent_at: Option<i64>,
+    /// `campaigns.send_amount`
+    pub send_amount: Option<i64>,
+    /// `campaigns.created_at`
+    pub created_at: Option<i64>,
+    /// `campaigns.updated_at`
+    pub updated_at: Option<i64>,
+}
+
+/// A campaign message (`messages`). Times are Unix seconds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageTruth {
+    /// `messages.name`
+    pub name: String,
+    /// `messages.subject`
+    pub subject: String,
+    /// `messages.from_name`
+    pub from_name: String,
+    /// `messages.from_email`
+    pub from_email: String,
+    /// `messages.created_at`
+    pub created_at: Option<i64>,
+    /// `messages.updated_at`
+    pub updated_at: Option<i64>,
+}
+
 /// A deal note (`deal_notes`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NoteTruth {
@@ -224,6 +265,18 @@ pub struct Snapshot {
     /// Secondary contacts of live deals by association id.
     #[serde(default)]
     pub deal_contacts: BTreeMap<i64, DealContactTruth>,
+    /// Campaigns by id.
+    #[serde(default)]
+    pub campaigns: BTreeMap<i64, CampaignTruth>,
+    /// Campaign messages by id.
+    #[serde(default)]
+    pub messages: BTreeMap<i64, MessageTruth>,
+    /// Whether `campaigns` and `messages` hold the account's: always for the truth; for a
+    /// mirror, once a reconciliation over the whole account has succeeded, since only the
+    /// first run and full runs read them (until then they hold only what deliveries named, and
+    /// are not compared).
+    #[serde(default)]
+    pub campaigns_read: bool,
 }
 
 impl Snapshot {
@@ -335,6 +388,10 @@ pub fn diff(mirror: &Snapshot, truth: &Snapshot) -> Vec<Difference> {
         &mirror.deal_contacts,
         &truth.deal_contacts,
     );
+    if mirror.campaigns_read && truth.campaigns_read {
+        diff_map(&mut out, "campaigns", &mirror.campaigns, &truth.campaigns);
+        diff_map(&mut out, "messages", &mirror.messages, &truth.messages);
+    }
     for (name, id) in &truth.tags {
         match mirror.tags.get(name) {
             Some(m) if m == id => {}

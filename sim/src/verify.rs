@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use diesel::prelude::*;
 
 use crate::truth::{
-    norm, value_key, AccountContactTruth, AccountTruth, ContactTruth, CustomFieldTruth,
-    DealContactTruth, DealTruth, FieldOptionTruth, FieldTruth, NoteTruth, Snapshot, StageTruth,
-    TaskTruth, UserTruth,
+    norm, value_key, AccountContactTruth, AccountTruth, CampaignTruth, ContactTruth,
+    CustomFieldTruth, DealContactTruth, DealTruth, FieldOptionTruth, FieldTruth, MessageTruth,
+    NoteTruth, Snapshot, StageTruth, TaskTruth, UserTruth,
 };
 use acmirror::db::schema::{
     account_contacts, account_field_values, account_fields, accounts, contact_field_values as cfv,
@@ -15,6 +15,7 @@ use acmirror::db::schema::{
     deal_fields, deal_notes as dn, deal_tasks as dt, deals, field_options, fields, lists,
     pipelines, stages, tags, users,
 };
+use acmirror::db::schema::{campaigns, messages, sync_runs};
 use acmirror::db::DbConn;
 
 /// A live contact's compared columns.
@@ -215,6 +216,7 @@ pub fn mirror_snapshot(conn: &mut DbConn) -> QueryResult<Snapshot> {
         .collect();
     notes_and_tasks(conn, &mut snap)?;
     crm(conn, &mut snap)?;
+    campaigns_and_messages(conn, &mut snap)?;
     Ok(snap)
 }
 
@@ -364,5 +366,80 @@ fn notes_and_tasks(conn: &mut DbConn, snap: &mut Snapshot) -> QueryResult<()> {
             (r.id, truth)
         })
         .collect();
+    Ok(())
+}
+
+/// A campaign's compared columns.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = campaigns)]
+struct CampaignRow {
+    id: i64,
+    name: String,
+    campaign_type: Option<String>,
+    status: Option<i32>,
+    message_id: Option<i64>,
+    sent_at: Option<chrono::NaiveDateTime>,
+    last_sent_at: Option<chrono::NaiveDateTime>,
+    send_amount: Option<i64>,
+    created_at: Option<chrono::NaiveDateTime>,
+    updated_at: Option<chrono::NaiveDateTime>,
+}
+
+/// A message's compared columns.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = messages)]
+struct MessageRow {
+    id: i64,
+    name: String,
+    subject: String,
+    from_name: String,
+    from_email: String,
+    created_at: Option<chrono::NaiveDateTime>,
+    updated_at: Option<chrono::NaiveDateTime>,
+}
+
+fn secs(t: Option<chrono::NaiveDateTime>) -> Option<i64> {
+    t.map(|t| t.and_utc().timestamp())
+}
+
+/// Campaigns and messages, and whether a run over the whole account has read them.
+fn campaigns_and_messages(conn: &mut DbConn, snap: &mut Snapshot) -> QueryResult<()> {
+    // The first run over the whole account reads them, whatever its mode, and so does every
+    // full one.
+    let whole_runs: i64 = sync_runs::table
+        .filter(sync_runs::status.eq("succeeded"))
+        .filter(sync_runs::scope.eq(acmirror::reconcile::runs::WHOLE_ACCOUNT))
+        .count()
+        .get_result(conn)?;
+    snap.campaigns_read = whole_runs > 0;
+    let rows: Vec<CampaignRow> = campaigns::table
+        .select(CampaignRow::as_select())
+        .load(conn)?;
+    for c in rows {
+        let truth = CampaignTruth {
+            name: c.name,
+            campaign_type: c.campaign_type,
+            status: c.status,
+            message_id: c.message_id,
+            sent_at: secs(c.sent_at),
+            last_sent_at: secs(c.last_sent_at),
+            send_amount: c.send_amount,
+            created_at: secs(c.created_at),
+            updated_at: secs(c.updated_at),
+        };
+        snap.campaigns.insert(c.id, truth);
+    }
+    let rows: Vec<MessageRow> = messages::table.select(MessageRow::as_select()).load(conn)?;
+    for m in rows {
+        let truth = MessageTruth {
+            name: m.name,
+            subject: m.subject,
+            from_name: m.from_name,
+            from_email: m.from_email,
+            created_at: secs(m.created_at),
+            updated_at: secs(m.updated_at),
+        };
+        snap.messages.insert(m.id, truth);
+    }
     Ok(())
 }

@@ -193,6 +193,12 @@ impl ApiError {
         self
     }
 
+    /// True for a 403 that outlasted its retry: the token's user may not read this endpoint
+    /// (for instance an account whose plan has no campaigns).
+    pub fn is_forbidden(&self) -> bool {
+        matches!(self, ApiError::Unauthorized { status: 403, .. })
+    }
+
     /// True when retrying later cannot help without a change of configuration or account.
     pub fn is_permanent(&self) -> bool {
         !matches!(

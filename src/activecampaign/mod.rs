@@ -14,6 +14,7 @@
 //! # Ok(()) }
 //! ```
 
+mod campaigns;
 mod client;
 mod contacts;
 mod crm;
@@ -35,6 +36,7 @@ mod webhooks;
 #[cfg(test)]
 mod tests;
 
+pub use campaigns::{Campaign, Message, Page};
 pub use client::{normalize_base_url, ApiClient, ClientConfig, DEFAULT_RATE_LIMIT};
 pub use contacts::{Contact, ContactTag, ContactsPage, FieldValue, ListMembership};
 pub use crm::{Account, AccountContact, CrmPage, CustomField, CustomFieldValue, DealContact};

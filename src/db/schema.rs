@@ -312,6 +312,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// The account's campaigns.
+    campaigns (id) {
+        id -> BigInt,
+        name -> Text,
+        campaign_type -> Nullable<Text>,
+        status -> Nullable<Integer>,
+        message_id -> Nullable<BigInt>,
+        sent_at -> Nullable<Timestamp>,
+        last_sent_at -> Nullable<Timestamp>,
+        send_amount -> Nullable<BigInt>,
+        created_at -> Nullable<Timestamp>,
+        updated_at -> Nullable<Timestamp>,
+        seen_run -> Nullable<BigInt>,
+        synced_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     /// Account custom field definitions (`accountCustomFieldMeta`).
     account_fields (id) {
         id -> BigInt,
@@ -348,6 +366,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Campaign messages (subject and sender; never the bodies).
+    messages (id) {
+        id -> BigInt,
+        name -> Text,
+        subject -> Text,
+        from_name -> Text,
+        from_email -> Text,
+        created_at -> Nullable<Timestamp>,
+        updated_at -> Nullable<Timestamp>,
+        seen_run -> Nullable<BigInt>,
+        synced_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     contacts,
     tags,
@@ -376,4 +409,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     account_fields,
     account_field_values,
     deal_contacts,
+    campaigns,
+    messages,
 );

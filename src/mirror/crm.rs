@@ -1,5 +1,6 @@
 //! The wider CRM tables: accounts and the contacts at them, custom fields and values of deals
-//! and accounts, and deals' secondary contacts.
+//! and accounts, and deals' secondary contacts; and the full-pass removal shared with campaigns
+//! and messages ([`Swept`]).
 //!
 //! Accounts are versioned like contacts and deals (newer source time wins, marked deleted when
 //! gone). Account contacts and custom field values carry the source time of what wrote them
@@ -491,6 +492,10 @@ pub enum Swept {
     DealFieldValues,
     /// `deal_contacts`
     DealContacts,
+    /// `campaigns`
+    Campaigns,
+    /// `messages`
+    Messages,
 }
 
 impl Swept {
@@ -501,6 +506,8 @@ impl Swept {
             Swept::AccountFieldValues => "account_field_values",
             Swept::DealFieldValues => "deal_field_values",
             Swept::DealContacts => "deal_contacts",
+            Swept::Campaigns => "campaigns",
+            Swept::Messages => "messages",
         }
     }
 

@@ -8,6 +8,7 @@
 //! interleave a read and a write. Equal times: the later arrival wins.
 
 pub mod activities;
+pub mod campaigns;
 pub mod contacts;
 pub mod crm;
 pub mod deals;

@@ -9,6 +9,7 @@
 //! so an interrupted run resumes where it stopped. A lock keeps runs exclusive across
 //! processes.
 
+pub mod campaigns;
 pub mod crm;
 pub mod deletions;
 pub mod dimensions;
@@ -278,6 +279,17 @@ impl PreparedRun {
                 self.counters.fetched += n.fetched as i64;
                 self.counters.changed += n.changed as i64;
                 self.counters.deleted += n.deleted as i64;
+                let c = campaigns::reconcile(
+                    &self.rec,
+                    self.run_id,
+                    self.started_at,
+                    self.req.mode == Mode::Full,
+                    self.req.allow_mass_delete,
+                )
+                .await?;
+                self.counters.fetched += c.fetched as i64;
+                self.counters.changed += c.changed as i64;
+                self.counters.deleted += c.deleted as i64;
             }
             self.advance(Phase::Done, api_start, base_requests).await?;
         }

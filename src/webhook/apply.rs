@@ -10,6 +10,7 @@ use super::kind::EventKind::{self, *};
 use super::perstag;
 use crate::db::DbConn;
 use crate::mirror::activities::{self, Activity};
+use crate::mirror::campaigns::{self, CampaignMention};
 use crate::mirror::contacts::{self, ContactState, ContactStub, Present};
 use crate::mirror::crm::{self, AccountContactState, AccountState, FieldValue, Object};
 use crate::mirror::deals::{self, DealState};
@@ -123,6 +124,9 @@ struct Writes {
     account_values: Vec<FieldValue>,
     account_contacts: Vec<AccountContactState>,
     activities: Vec<Activity>,
+    /// Campaigns (and their messages) named by engagement deliveries, for those the mirror
+    /// does not know yet.
+    campaigns: Vec<CampaignMention>,
     singles: Vec<Single>,
 }
 
@@ -259,6 +263,14 @@ impl Writes {
                     self.contact(c, at, perstags)?;
                 }
                 let e = &d.engagement;
+                if let Some(id) = e.campaign_id {
+                    self.campaigns.push(CampaignMention {
+                        id,
+                        name: e.campaign_name.clone().unwrap_or_default(),
+                        message_id: e.message_id,
+                        subject: e.message_subject.clone(),
+                    });
+                }
                 self.activities.push(Activity {
                     event_id,
                     activity_type: kind.name(),
@@ -405,6 +417,7 @@ impl Writes {
         crm::upsert_values(conn, Object::Account, &self.account_values, None, now)?;
         crm::upsert_account_contacts(conn, &self.account_contacts, None, now)?;
         activities::add(conn, &self.activities)?;
+        campaigns::add_unknown_campaigns(conn, &self.campaigns, now)?;
         for single in &self.singles {
             match single {
                 Single::ContactNote {

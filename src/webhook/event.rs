@@ -181,8 +181,12 @@ pub struct Delivery {
 pub struct Engagement {
     /// `campaign[id]`
     pub campaign_id: Option<i64>,
+    /// `campaign[name]`
+    pub campaign_name: Option<String>,
     /// `campaign[message][id]`
     pub message_id: Option<i64>,
+    /// `campaign[message][subject]`
+    pub message_subject: Option<String>,
     /// `link[url]` (clicks).
     pub link_url: Option<String>,
     /// Whatever else says what happened: a bounce's type, code and description, a reply's or
@@ -217,7 +221,9 @@ fn engagement(body: &FormBody) -> Engagement {
         .or_else(|| text(&["campaign", "recipients"]));
     Engagement {
         campaign_id: positive(&["campaign", "id"]),
+        campaign_name: text(&["campaign", "name"]),
         message_id: positive(&["campaign", "message", "id"]),
+        message_subject: text(&["campaign", "message", "subject"]),
         link_url: text(&["link", "url"]),
         detail,
     }

@@ -2,6 +2,7 @@
 //! that send no webhook, heavy pages, partial webhook blocks, notes and tasks, the dimension
 //! tables.
 
+mod campaigns;
 mod clock_skew;
 mod crm;
 mod dimensions;

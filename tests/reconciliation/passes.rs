@@ -207,17 +207,19 @@ async fn contacts_arrive_with_sideloads_in_one_request_per_hundred() {
     let s = w.reconcile(Mode::Full).await;
     // 250 contacts = 3 pages, 60 deals (3 of them stubs) = 1 page, 7 dimension reads (tags,
     // fields, lists, pipelines, users, deal and account fields), 3 for notes, deal tasks and task
-    // types, and the CRM collections (6 accounts, ~90 of their contacts, ~10 of their values,
-    // ~140 deal values, ~15 deal contacts: 6 pages), nothing per record.
+    // types, the CRM collections (6 accounts, ~90 of their contacts, ~10 of their values, ~140
+    // deal values, ~15 deal contacts: 6 pages) and 2 for campaigns and messages, nothing per
+    // record.
     assert!(
-        s.counters.api_requests <= 3 + 1 + 7 + 3 + 6 + 1,
+        s.counters.api_requests <= 3 + 1 + 7 + 3 + 6 + 2 + 1,
         "{} requests",
         s.counters.api_requests
     );
     assert_eq!(
         s.counters.fetched as usize,
-        250 + 60 + w.sim.truth().crm_records(),
-        "contacts and deals, stubs included, and the CRM collections"
+        250 + 60 + w.sim.truth().crm_records() + 3 + 3,
+        "contacts and deals, stubs included, the CRM collections, and the 3 campaigns with \
+         their messages"
     );
 }
 

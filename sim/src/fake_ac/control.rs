@@ -17,6 +17,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .route("/import", web::post().to(import))
             .route("/delete", web::post().to(delete))
             .route("/notes-churn", web::post().to(notes_churn))
+            .route("/campaigns-churn", web::post().to(campaigns_churn))
             .route("/flush", web::post().to(flush)),
     );
 }
@@ -69,6 +70,13 @@ async fn delete(engine: Data, req: HttpRequest) -> HttpResponse {
 async fn notes_churn(engine: Data, req: HttpRequest) -> HttpResponse {
     let count = Params::of(&req).int("count").unwrap_or(1).max(0) as u64;
     HttpResponse::Ok().json(engine.churn_notes_and_tasks(count))
+}
+
+/// `POST /__fake/campaigns-churn?count=N`: campaign and message edits and the odd deletion,
+/// which send no webhooks.
+async fn campaigns_churn(engine: Data, req: HttpRequest) -> HttpResponse {
+    let count = Params::of(&req).int("count").unwrap_or(1).max(0) as u64;
+    HttpResponse::Ok().json(engine.churn_campaigns(count))
 }
 
 /// `POST /__fake/flush`: returns once every queued and delayed delivery has been attempted.

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use super::driver::{silent_change, Driver, NotesChurn};
+use super::driver::{campaign_change, silent_change, CampaignsChurn, Driver, NotesChurn};
 use super::sender::{Outgoing, Sender};
 use super::shared::Shared;
 use super::snapshot;
@@ -186,6 +186,32 @@ impl Engine {
             self.shared.clock.observe(latest);
         }
         done
+    }
+
+    /// Makes up to `n` campaign and message changes that send no webhook (edits, now and
+    /// then a deletion).
+    pub(crate) fn churn_campaigns(&self, n: u64) -> CampaignsChurn {
+        let now = self.shared.clock.now_secs();
+        let mut rng = self.picker.lock().unwrap_or_else(|e| e.into_inner());
+        let mut acct = self.shared.account();
+        let mut done = CampaignsChurn::default();
+        for _ in 0..n {
+            if !campaign_change(&mut acct, &mut rng, now, &mut done) {
+                break;
+            }
+        }
+        let campaigns = acct.campaigns.values().map(|c| c.mdate);
+        let messages = acct.messages.values().map(|m| m.mdate);
+        if let Some(latest) = campaigns.chain(messages).max() {
+            self.shared.clock.observe(latest);
+        }
+        done
+    }
+
+    /// Deletes campaign `id` and its message (no webhook); false when there is no such
+    /// campaign.
+    pub(crate) fn delete_campaign(&self, id: i64) -> bool {
+        self.shared.account().delete_campaign(id)
     }
 
     /// The account as a [`Snapshot`].

@@ -9,7 +9,9 @@ use super::catalog::{
     JOB_TITLES, LAST_NAMES, LISTS, PIPELINES, PRODUCTS,
 };
 use super::clock;
-use super::model::{assoc, Company, CompanyLink, Contact, Deal, FieldValue, ListSub};
+use super::model::{
+    assoc, Campaign, Company, CompanyLink, Contact, Deal, FieldValue, ListSub, Message,
+};
 
 /// How far back base records were created.
 pub(crate) const HISTORY_SECS: i64 = 2 * 365 * 24 * 3600;
@@ -391,6 +393,70 @@ pub(crate) fn deal_value(m: &mut Mix) -> i64 {
         6..=8 => 100 + m.below(5_000_000) as i64,
         _ => 100_000_000 + m.below(10_000_000_000) as i64,
     }
+}
+
+/// Contacts per campaign: an account has one campaign per this many contacts, and at least
+/// [`MIN_CAMPAIGNS`].
+pub(crate) const CONTACTS_PER_CAMPAIGN: i64 = 2_000;
+/// The fewest campaigns an account has.
+pub(crate) const MIN_CAMPAIGNS: i64 = 3;
+
+const CAMPAIGN_THEMES: &[&str] = &[
+    "Monthly newsletter",
+    "Spring sale",
+    "Product update",
+    "Webinar invitation",
+    "Welcome series",
+    "Customer stories",
+];
+
+/// The message id of campaign `id` (a range of its own, so that the two are not confused).
+pub(crate) fn message_id_of(campaign: i64) -> i64 {
+    campaign + 500
+}
+
+/// The account's campaigns and their messages, created over the history before `anchor`.
+/// Campaign 1 is always sent and the last one a draft; of the rest, about two in three are
+/// sent.
+pub(crate) fn campaigns(seed: u64, contacts: i64, anchor: i64) -> Vec<(Campaign, Message)> {
+    let n = (contacts / CONTACTS_PER_CAMPAIGN).max(MIN_CAMPAIGNS);
+    (1..=n)
+        .map(|id| {
+            let mut m = Mix::new(seed, id, 31);
+            let cdate = base_cdate(id, n, anchor) - 3 * 24 * 3_600;
+            let sent = id == 1 || (id < n && m.percent(67));
+            let kind = m.pick(&["single", "single", "recurring", "split"]);
+            let theme = m.pick(CAMPAIGN_THEMES);
+            let name = format!("{theme} #{id}");
+            let sdate = sent.then(|| cdate + 24 * 3_600 + m.below(3_600) as i64);
+            let ldate = sdate.map(|s| match kind {
+                "recurring" => s + 24 * 3_600,
+                _ => s,
+            });
+            let campaign = Campaign {
+                id,
+                name: name.clone(),
+                kind,
+                status: if sent { 5 } else { 0 },
+                message: message_id_of(id),
+                sdate,
+                ldate,
+                send_amt: if sent { 50 + m.below(5_000) as i64 } else { 0 },
+                cdate,
+                mdate: ldate.unwrap_or(cdate),
+            };
+            let message = Message {
+                id: message_id_of(id),
+                name: String::new(),
+                subject: format!("{theme}: what is new for %FIRSTNAME%"),
+                from_name: "Acme Team".to_string(),
+                from_email: "news@example.com".to_string(),
+                cdate,
+                mdate: cdate,
+            };
+            (campaign, message)
+        })
+        .collect()
 }
 
 #[cfg(test)]

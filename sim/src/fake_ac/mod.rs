@@ -48,7 +48,7 @@ use anyhow::Context;
 pub use cli::{run, FakeAcArgs};
 pub use config::{ApiFaults, FakeAcConfig, Realism, WebhookFaults};
 pub use driver::LostChange;
-pub use driver::NotesChurn;
+pub use driver::{CampaignsChurn, NotesChurn};
 pub use stats::FakeAcStats;
 
 use engine::Engine;
@@ -208,6 +208,18 @@ impl FakeAcHandle {
     /// edits, task edits and reopenings, note and task deletions.
     pub fn churn_notes_and_tasks(&self, n: u64) -> NotesChurn {
         self.engine.churn_notes_and_tasks(n)
+    }
+
+    /// Makes up to `n` campaign and message changes for which ActiveCampaign sends no webhook:
+    /// renames, new subjects, another send of a recurring campaign, and now and then a
+    /// deletion (campaign and message).
+    pub fn churn_campaigns(&self, n: u64) -> CampaignsChurn {
+        self.engine.churn_campaigns(n)
+    }
+
+    /// Deletes campaign `id` and its message, without webhooks; false when there is none.
+    pub fn delete_campaign(&self, id: i64) -> bool {
+        self.engine.delete_campaign(id)
     }
 
     /// Sets or clears the URL that receives every event, besides registered webhooks.

@@ -176,3 +176,38 @@ pub(crate) mod assoc {
         contact * 16 + list
     }
 }
+
+/// A campaign, served by `/campaigns`; engagement webhooks name the sent ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Campaign {
+    pub id: i64,
+    pub name: String,
+    /// `single`, `recurring` or `split`.
+    pub kind: &'static str,
+    /// 0 draft, 5 completed.
+    pub status: i32,
+    /// Its message's id.
+    pub message: i64,
+    /// When it was sent; `None` for a draft.
+    pub sdate: Option<i64>,
+    /// When it was last sent; `None` for a draft.
+    pub ldate: Option<i64>,
+    /// E-mails sent.
+    pub send_amt: i64,
+    pub cdate: i64,
+    /// Last change.
+    pub mdate: i64,
+}
+
+/// A campaign's message, served by `/messages`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Message {
+    pub id: i64,
+    pub name: String,
+    pub subject: String,
+    pub from_name: String,
+    pub from_email: String,
+    pub cdate: i64,
+    /// Last change.
+    pub mdate: i64,
+}

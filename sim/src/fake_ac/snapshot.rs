@@ -8,9 +8,9 @@ use super::catalog::{
 use super::model::{Contact, Deal, NoteOwner, Task, TASK_TYPES};
 use super::state::Account;
 use crate::truth::{
-    norm, value_key, AccountContactTruth, AccountTruth, ContactTruth, CustomFieldTruth,
-    DealContactTruth, DealTruth, FieldOptionTruth, FieldTruth, NoteTruth, Snapshot, StageTruth,
-    TaskTruth, UserTruth,
+    norm, value_key, AccountContactTruth, AccountTruth, CampaignTruth, ContactTruth,
+    CustomFieldTruth, DealContactTruth, DealTruth, FieldOptionTruth, FieldTruth, MessageTruth,
+    NoteTruth, Snapshot, StageTruth, TaskTruth, UserTruth,
 };
 
 /// Everything live in the account. Deals in the restricted pipeline appear as what the API
@@ -18,6 +18,32 @@ use crate::truth::{
 /// more and the driver never changes them.
 pub(crate) fn snapshot(acct: &Account) -> Snapshot {
     let mut s = dimensions(acct.realism.heavy);
+    s.campaigns_read = true;
+    for c in acct.campaigns.values() {
+        let truth = CampaignTruth {
+            name: c.name.clone(),
+            campaign_type: Some(c.kind.to_string()),
+            status: Some(c.status),
+            message_id: Some(c.message),
+            sent_at: c.sdate,
+            last_sent_at: c.ldate,
+            send_amount: Some(c.send_amt),
+            created_at: Some(c.cdate),
+            updated_at: Some(c.mdate),
+        };
+        s.campaigns.insert(c.id, truth);
+    }
+    for m in acct.messages.values() {
+        let truth = MessageTruth {
+            name: m.name.clone(),
+            subject: m.subject.clone(),
+            from_name: m.from_name.clone(),
+            from_email: m.from_email.clone(),
+            created_at: Some(m.cdate),
+            updated_at: Some(m.mdate),
+        };
+        s.messages.insert(m.id, truth);
+    }
     for id in 1..=acct.max_contact {
         if let Some(c) = acct.contact(id) {
             s.contacts.insert(id, contact_truth(&c));

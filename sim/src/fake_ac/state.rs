@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex};
 use super::config::Realism;
 use super::generate::{self, DealShape};
 use super::heavy;
-use super::model::{assoc, Company, CompanyLink, Contact, Deal, Note, NoteOwner, Task};
+use super::model::{
+    assoc, Campaign, Company, CompanyLink, Contact, Deal, Message, Note, NoteOwner, Task,
+};
 
 /// A webhook registered through `POST /api/3/webhooks`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +72,10 @@ pub(crate) struct Account {
     pub next_note: i64,
     pub webhooks: BTreeMap<i64, Webhook>,
     pub next_webhook: i64,
+    /// Campaigns by id.
+    pub campaigns: BTreeMap<i64, Campaign>,
+    /// Campaign messages by id.
+    pub messages: BTreeMap<i64, Message>,
     /// `Realism::unstable_ties`: base deals come in groups created in the same second, and
     /// list endpoints return ties in a new order on every request.
     pub unstable_ties: bool,
@@ -85,6 +91,11 @@ const BASE_TIE_GROUP: i64 = 25;
 impl Account {
     /// An account of `shape.contacts` contacts and `shape.deals` deals created before `anchor`.
     pub(crate) fn new(seed: u64, shape: DealShape, anchor: i64) -> Self {
+        let (mut campaigns, mut messages) = (BTreeMap::new(), BTreeMap::new());
+        for (c, m) in generate::campaigns(seed, shape.contacts, anchor) {
+            campaigns.insert(c.id, c);
+            messages.insert(m.id, m);
+        }
         Account {
             seed,
             anchor,
@@ -109,6 +120,8 @@ impl Account {
             next_note: 1,
             webhooks: BTreeMap::new(),
             next_webhook: 1,
+            campaigns,
+            messages,
             unstable_ties: false,
             tie_draws: AtomicU64::new(0),
             realism: Realism::default(),
@@ -430,6 +443,32 @@ impl Account {
         let items = Arc::new(build(self));
         cache.insert(name, (self.generation, items.clone()));
         items
+    }
+
+    /// The sent campaign that engagement events of contact `contact` name: one of the live
+    /// sent campaigns, chosen by the contact's id (no random draw, so that the sequence of
+    /// changes stays what it was before campaigns existed).
+    pub(crate) fn campaign_for(&self, contact: i64) -> Option<&Campaign> {
+        let sent: Vec<&Campaign> = self
+            .campaigns
+            .values()
+            .filter(|c| c.sdate.is_some())
+            .collect();
+        if sent.is_empty() {
+            return None;
+        }
+        Some(sent[contact.rem_euclid(sent.len() as i64) as usize])
+    }
+
+    /// Deletes a campaign and its message (no webhook exists for this).
+    pub(crate) fn delete_campaign(&mut self, id: i64) -> bool {
+        match self.campaigns.remove(&id) {
+            Some(c) => {
+                self.messages.remove(&c.message);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Whether deal `id` lies in the pipeline the API user may not see.

@@ -3,6 +3,7 @@
 //! Backoff is made tiny and the rate limit high so that no test waits on the real clock for
 //! long; rate spacing and shared pauses are tested with paused time in `throttle.rs`.
 
+mod campaigns;
 mod endpoints;
 mod failures;
 mod fixtures;

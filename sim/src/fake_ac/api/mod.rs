@@ -1,5 +1,6 @@
 //! The REST API v3 subset, with ActiveCampaign's envelopes, string scalars and quirks.
 
+mod campaigns;
 mod contacts;
 mod crm;
 mod deals;
@@ -26,6 +27,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         web::scope("/api/3")
             .wrap(from_fn(rate::guard))
             .wrap(from_fn(super::clock::date_header))
+            .configure(campaigns::configure)
             .configure(contacts::configure)
             .configure(crm::configure)
             .configure(deals::configure)

@@ -213,17 +213,24 @@ pub(super) fn campaign(
     click: bool,
 ) -> Option<Event> {
     let mut c = live_contact(acct, rng)?;
+    // A real campaign of the account, sent, with its message.
+    let campaign = acct.campaign_for(c.id)?.clone();
+    let subject = acct
+        .messages
+        .get(&campaign.message)
+        .map(|m| m.subject.clone())
+        .unwrap_or_default();
     let t = touch_contact(&mut c, now);
     acct.put_contact(c.clone());
     let mut e = Event::new(if click { "click" } else { "open" }, t, "public");
     e.list = c.lists.keys().next().copied().unwrap_or(1);
     e.head.extend([
-        kv("campaign[id]", "12"),
-        kv("campaign[name]", "March newsletter"),
-        kv("campaign[type]", "single"),
-        kv("campaign[status]", "5"),
-        kv("campaign[message][id]", "14"),
-        kv("campaign[message][subject]", "What's new in March"),
+        kv("campaign[id]", campaign.id.to_string()),
+        kv("campaign[name]", campaign.name),
+        kv("campaign[type]", campaign.kind),
+        kv("campaign[status]", campaign.status.to_string()),
+        kv("campaign[message][id]", campaign.message.to_string()),
+        kv("campaign[message][subject]", subject),
     ]);
     if click {
         e.tail.extend([

@@ -3,10 +3,13 @@
 //! webhook, live on [`Account`] and the handle.
 
 mod accounts;
+mod campaigns;
 mod contacts;
 mod deals;
 mod lost;
 
+pub(crate) use campaigns::change as campaign_change;
+pub use campaigns::CampaignsChurn;
 pub use lost::LostChange;
 mod notes;
 
