@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use acmirror::db::schema::{account_contacts, accounts, deals};
 use acmirror::reconcile::Mode;
 use acmirror_sim::fake_ac::{FakeAcConfig, WebhookFaults};
-use acmirror_sim::harness::SimWorld;
+use acmirror_sim::harness::{readme_query, SimWorld};
 use diesel::prelude::*;
 use serde_json::Value;
 
@@ -213,4 +213,83 @@ async fn an_account_deleted_upstream_is_marked_and_its_contacts_removed() {
     assert_eq!(deals_left, 0, "its deals show no account");
     let d = w.differences().await;
     assert!(d.is_empty(), "{}", show(&d));
+}
+
+#[tokio::test]
+async fn the_readme_queries_report_won_revenue_and_contacts_per_account() {
+    let w = SimWorld::start(config(54)).await;
+    w.reconcile(Mode::Full).await;
+    w.sim.run_changes(200).await;
+    let d = w.differences().await;
+    assert!(d.is_empty(), "{}", show(&d));
+    let truth = w.sim.truth();
+
+    // What the queries must say, from the simulator's own state.
+    let mut won: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    for deal in truth.deals.values().filter(|d| d.status == Some(1)) {
+        if let Some(a) = deal.account_id.and_then(|id| truth.accounts.get(&id)) {
+            let e = won.entry(a.name.clone()).or_default();
+            *e = (e.0 + 1, e.1 + deal.value_cents.unwrap_or(0));
+        }
+    }
+    let mut members: BTreeMap<String, i64> = BTreeMap::new();
+    for l in truth.account_contacts.values() {
+        if truth.contacts.contains_key(&l.contact_id) {
+            let name = truth.accounts[&l.account_id].name.clone();
+            *members.entry(name).or_default() += 1;
+        }
+    }
+    assert!(!won.is_empty() && !members.is_empty());
+
+    #[derive(diesel::QueryableByName)]
+    struct Won {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        account: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        won_deals: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        won_cents: String,
+    }
+    #[derive(diesel::QueryableByName)]
+    struct Members {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        account: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        contacts: String,
+    }
+    // Read as text, so that the queries' own types (numeric on PostgreSQL, integer on SQLite)
+    // need no mapping.
+    let won_sql = format!(
+        "SELECT CAST(account AS TEXT) AS account, CAST(won_deals AS TEXT) AS won_deals, \
+         CAST(won_cents AS TEXT) AS won_cents FROM ({}) q",
+        readme_query("Won revenue per account, in cents")
+    );
+    let members_sql = format!(
+        "SELECT CAST(account AS TEXT) AS account, CAST(contacts AS TEXT) AS contacts FROM ({}) q",
+        readme_query("Contacts per account")
+    );
+    let (won_rows, member_rows): (Vec<Won>, Vec<Members>) = w
+        .app
+        .with_conn(move |c| {
+            (
+                diesel::sql_query(won_sql).load(c).expect("the query runs"),
+                diesel::sql_query(members_sql)
+                    .load(c)
+                    .expect("the query runs"),
+            )
+        })
+        .await;
+    let got_won: BTreeMap<String, (i64, i64)> = won_rows
+        .into_iter()
+        .map(|r| {
+            let n = |s: &str| s.parse::<i64>().expect("an integer");
+            (r.account, (n(&r.won_deals), n(&r.won_cents)))
+        })
+        .collect();
+    let got_members: BTreeMap<String, i64> = member_rows
+        .into_iter()
+        .map(|r| (r.account, r.contacts.parse().expect("an integer")))
+        .collect();
+    assert_eq!(got_won, won);
+    assert_eq!(got_members, members);
 }
