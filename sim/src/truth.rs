@@ -30,6 +30,20 @@ pub struct ContactTruth {
     pub field_values: BTreeMap<i64, String>,
     /// List memberships: list id to status (`contact_lists`).
     pub lists: BTreeMap<i64, i32>,
+    /// When the contact subscribed to and unsubscribed from each list, and why.
+    #[serde(default)]
+    pub list_times: BTreeMap<i64, ListTimes>,
+}
+
+/// A membership's times (Unix seconds) and unsubscribe reason (`contact_lists`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListTimes {
+    /// `contact_lists.subscribed_at`
+    pub subscribed_at: Option<i64>,
+    /// `contact_lists.unsubscribed_at`
+    pub unsubscribed_at: Option<i64>,
+    /// `contact_lists.unsubscribe_reason`
+    pub reason: Option<String>,
 }
 
 /// A deal as the reporting schema shows it.

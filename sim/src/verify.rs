@@ -6,8 +6,8 @@ use diesel::prelude::*;
 
 use crate::truth::{
     norm, value_key, AccountContactTruth, AccountTruth, CampaignTruth, ContactTruth,
-    CustomFieldTruth, DealContactTruth, DealTruth, FieldOptionTruth, FieldTruth, MessageTruth,
-    NoteTruth, Snapshot, StageTruth, TaskTruth, UserTruth,
+    CustomFieldTruth, DealContactTruth, DealTruth, FieldOptionTruth, FieldTruth, ListTimes,
+    MessageTruth, NoteTruth, Snapshot, StageTruth, TaskTruth, UserTruth,
 };
 use acmirror::db::schema::{
     account_contacts, account_field_values, account_fields, accounts, contact_field_values as cfv,
@@ -114,12 +114,33 @@ pub fn mirror_snapshot(conn: &mut DbConn) -> QueryResult<Snapshot> {
             c.field_values.insert(field, value);
         }
     }
-    let memberships: Vec<(i64, i64, i32)> = cl::table
-        .select((cl::contact_id, cl::list_id, cl::status))
+    type MembershipRow = (
+        i64,
+        i64,
+        i32,
+        Option<chrono::NaiveDateTime>,
+        Option<chrono::NaiveDateTime>,
+        Option<String>,
+    );
+    let memberships: Vec<MembershipRow> = cl::table
+        .select((
+            cl::contact_id,
+            cl::list_id,
+            cl::status,
+            cl::subscribed_at,
+            cl::unsubscribed_at,
+            cl::unsubscribe_reason,
+        ))
         .load(conn)?;
-    for (id, list, status) in memberships {
+    for (id, list, status, subscribed, unsubscribed, reason) in memberships {
         if let Some(c) = snap.contacts.get_mut(&id) {
             c.lists.insert(list, status);
+            let times = ListTimes {
+                subscribed_at: subscribed.map(|t| t.and_utc().timestamp()),
+                unsubscribed_at: unsubscribed.map(|t| t.and_utc().timestamp()),
+                reason: norm(reason),
+            };
+            c.list_times.insert(list, times);
         }
     }
     let rows: Vec<DealRow> = deals::table

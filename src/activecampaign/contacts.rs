@@ -74,6 +74,8 @@ pub struct ListMembership {
     pub udate: Option<DateTime<Utc>>,
     /// Last change of the membership (`updated_timestamp`, account wall time).
     pub updated_at: Option<DateTime<Utc>>,
+    /// Why the contact unsubscribed (`unsubreason`), when it says.
+    pub unsubscribe_reason: Option<String>,
 }
 
 /// One keyset page of contacts.
@@ -297,6 +299,8 @@ struct RawContactList {
     udate: Option<DateTime<Utc>>,
     #[serde(default, deserialize_with = "decode::timestamp")]
     updated_timestamp: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "decode::opt_text")]
+    unsubreason: Option<String>,
 }
 
 impl Sideloads {
@@ -333,6 +337,7 @@ impl Sideloads {
                     sdate: cl.sdate,
                     udate: cl.udate,
                     updated_at: cl.updated_timestamp,
+                    unsubscribe_reason: cl.unsubreason.filter(|r| !r.trim().is_empty()),
                 };
                 contacts[i].lists.insert(list, membership);
             }

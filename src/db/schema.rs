@@ -84,6 +84,9 @@ diesel::table! {
         list_id -> BigInt,
         status -> Integer,
         updated_at -> Timestamp,
+        subscribed_at -> Nullable<Timestamp>,
+        unsubscribed_at -> Nullable<Timestamp>,
+        unsubscribe_reason -> Nullable<Text>,
     }
 }
 

@@ -52,18 +52,84 @@ pub fn upsert_field_values(
     )
 }
 
-/// Writes list memberships `(contact, list, status, as of)` under the same rule.
+/// A contact's membership of a list as of `at`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    /// The contact.
+    pub contact: i64,
+    /// The list.
+    pub list: i64,
+    /// 0 unconfirmed, 1 active, 2 unsubscribed, 3 bounced.
+    pub status: i32,
+    /// When the contact subscribed, when the source says.
+    pub subscribed_at: Option<SourceTime>,
+    /// When the contact unsubscribed; `None` while subscribed.
+    pub unsubscribed_at: Option<SourceTime>,
+    /// Why the contact unsubscribed, when it said.
+    pub unsubscribe_reason: Option<String>,
+    /// When this state was true upstream.
+    pub at: SourceTime,
+}
+
+/// Which source a membership comes from: the API's record is whole; a subscribe delivery knows
+/// the subscription time only of a new membership, so the time the mirror holds stays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MembershipSource {
+    /// `contactLists` records.
+    Api,
+    /// `subscribe` and `unsubscribe` deliveries.
+    Webhook,
+}
+
+/// Writes list memberships given in arrival order, repeats allowed: of the rows for one
+/// (contact, list) the newest is written (of equal times, the later given), and a membership
+/// held with a newer version stays. Returns the rows written.
 pub fn upsert_memberships(
     conn: &mut DbConn,
-    rows: &[(i64, i64, i32, SourceTime)],
+    rows: &[Membership],
+    source: MembershipSource,
 ) -> QueryResult<usize> {
-    upsert_versioned(
-        conn,
-        "contact_lists",
-        &["contact_id", "list_id", "status", "updated_at"],
-        rows.iter().copied(),
-        Val::I32,
-    )
+    let rows = newest_per_key(rows, |m| (m.contact, m.list), |m| m.at);
+    let values: Vec<Vec<Val<'_>>> = rows
+        .iter()
+        .map(|m| {
+            vec![
+                Val::I64(m.contact),
+                Val::I64(m.list),
+                Val::I32(m.status),
+                Val::Ts(m.at),
+                Val::OptTs(m.subscribed_at),
+                Val::OptTs(m.unsubscribed_at),
+                Val::OptText(m.unsubscribe_reason.as_deref()),
+            ]
+        })
+        .collect();
+    let subscribed = match source {
+        MembershipSource::Api => "excluded.subscribed_at",
+        MembershipSource::Webhook => {
+            "COALESCE(contact_lists.subscribed_at, excluded.subscribed_at)"
+        }
+    };
+    Upsert {
+        table: "contact_lists",
+        columns: &[
+            "contact_id",
+            "list_id",
+            "status",
+            "updated_at",
+            "subscribed_at",
+            "unsubscribed_at",
+            "unsubscribe_reason",
+        ],
+        conflict: format!(
+            "ON CONFLICT (contact_id, list_id) DO UPDATE SET status = excluded.status, \
+             updated_at = excluded.updated_at, subscribed_at = {subscribed}, \
+             unsubscribed_at = excluded.unsubscribed_at, \
+             unsubscribe_reason = excluded.unsubscribe_reason \
+             WHERE contact_lists.updated_at <= excluded.updated_at"
+        ),
+    }
+    .run(conn, &values)
 }
 
 /// Field values held for these contacts: `(contact, field) → value`.

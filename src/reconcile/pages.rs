@@ -10,6 +10,7 @@ use crate::activecampaign::{Contact, Deal};
 use crate::db::DbConn;
 use crate::mirror::contacts::{self, ContactState};
 use crate::mirror::deals::{self, DealState};
+use crate::mirror::values::{Membership, MembershipSource};
 use crate::mirror::{tags, values};
 use crate::time::SourceTime;
 
@@ -94,7 +95,15 @@ pub fn apply_contacts(
                 .filter(|((_, f), _)| !c.field_values.contains_key(f))
                 .map(|((cid, f), _)| (*cid, *f, String::new(), at)),
         );
-        list_rows.extend(c.lists.iter().map(|(l, m)| (c.id, *l, m.status, at)));
+        list_rows.extend(c.lists.iter().map(|(l, m)| Membership {
+            contact: c.id,
+            list: *l,
+            status: m.status,
+            subscribed_at: utc(m.sdate),
+            unsubscribed_at: utc(m.udate),
+            unsubscribe_reason: m.unsubscribe_reason.clone(),
+            at,
+        }));
     }
 
     let mut changed = 0;
@@ -128,7 +137,7 @@ pub fn apply_contacts(
     contacts::upsert(conn, &states, now)?;
     tags::replace_sets(conn, &sets)?;
     values::upsert_field_values(conn, &field_rows)?;
-    values::upsert_memberships(conn, &list_rows)?;
+    values::upsert_memberships(conn, &list_rows, MembershipSource::Api)?;
     if let Some(run) = seen_run {
         contacts::mark_seen(conn, &ids, run)?;
     }

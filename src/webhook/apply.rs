@@ -17,7 +17,7 @@ use crate::mirror::deals::{self, DealState};
 use crate::mirror::dimensions::{self, Stage, User};
 use crate::mirror::notes::{self, Done, NoteState, TaskState};
 use crate::mirror::tags::{self, TagSource, TagWrite};
-use crate::mirror::values;
+use crate::mirror::values::{self, Membership, MembershipSource};
 use crate::time::SourceTime;
 
 /// What applying did.
@@ -111,7 +111,7 @@ struct Writes {
     mentioned: HashSet<i64>,
     contacts: Vec<(ContactState, Present)>,
     fields: Vec<(i64, i64, String, SourceTime)>,
-    memberships: Vec<(i64, i64, i32, SourceTime)>,
+    memberships: Vec<Membership>,
     tags: Vec<TagWrite>,
     pipelines: Vec<(i64, String)>,
     stages: Vec<Stage>,
@@ -161,12 +161,28 @@ impl Writes {
                 match kind {
                     Subscribe => {
                         if let Some(list) = d.list_id {
-                            self.memberships.push((c.id, list, 1, at));
+                            self.memberships.push(Membership {
+                                contact: c.id,
+                                list,
+                                status: 1,
+                                subscribed_at: Some(at),
+                                unsubscribed_at: None,
+                                unsubscribe_reason: None,
+                                at,
+                            });
                         }
                     }
                     Unsubscribe => {
                         let lists = d.list_id.iter().chain(&d.listed_ids);
-                        self.memberships.extend(lists.map(|l| (c.id, *l, 2, at)));
+                        self.memberships.extend(lists.map(|l| Membership {
+                            contact: c.id,
+                            list: *l,
+                            status: 2,
+                            subscribed_at: None,
+                            unsubscribed_at: Some(at),
+                            unsubscribe_reason: d.unsubscribe_reason.clone(),
+                            at,
+                        }));
                     }
                     SubscriberNote => {
                         if let Some(note) = &d.contact_note {
@@ -405,7 +421,7 @@ impl Writes {
         contacts::ensure_stubs(conn, &self.stubs, now)?;
         contacts::upsert_partial(conn, &self.contacts, now)?;
         values::upsert_field_values(conn, &self.fields)?;
-        values::upsert_memberships(conn, &self.memberships)?;
+        values::upsert_memberships(conn, &self.memberships, MembershipSource::Webhook)?;
         tags::write(conn, &self.tags)?;
         dimensions::upsert_pipelines(conn, &self.pipelines)?;
         dimensions::upsert_stages(conn, &self.stages)?;

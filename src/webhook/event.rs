@@ -162,6 +162,8 @@ pub struct Delivery {
     pub account_contact: Option<AccountContactBlock>,
     /// `tag` (tag events).
     pub tag: Option<String>,
+    /// `unsubscribe[reason]` (unsubscribes through a form that asks).
+    pub unsubscribe_reason: Option<String>,
     /// `note` as a scalar (contact notes).
     pub contact_note: Option<String>,
     /// `note[id]`, `note[text]` (deal notes).
@@ -549,6 +551,11 @@ impl Delivery {
             account: account_block(body)?,
             account_contact: account_contact_block(body)?,
             tag: body.get(&["tag"]).map(str::to_owned),
+            unsubscribe_reason: body
+                .get(&["unsubscribe", "reason"])
+                .map(str::trim)
+                .filter(|r| !r.is_empty())
+                .map(str::to_owned),
             contact_note: body.get(&["note"]).map(str::to_owned),
             deal_note,
             pipeline: titled(body, "pipeline", "title")?,

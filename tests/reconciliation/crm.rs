@@ -84,7 +84,7 @@ async fn a_first_run_mirrors_every_crm_table_and_deal_columns() {
     );
 
     // Win probability and the next task's due time are as the API shows them.
-    w.sim.run_changes(300).await;
+    w.sim.run_changes(800).await;
     w.reconcile(Mode::Full).await;
     let api = api_deals(&w).await;
     let mirrored: Vec<(i64, Option<i32>, Option<chrono::NaiveDateTime>)> = w

@@ -70,7 +70,7 @@ async fn lost_note_and_task_deliveries_are_repaired_by_a_full_run() {
     let w = SimWorld::start(small(31)).await;
     w.reconcile(Mode::Full).await;
     // Tasks exist in the mirror first, so that lost completions can be seen as such.
-    w.sim.run_changes(300).await;
+    w.sim.run_changes(800).await;
     assert!(w.differences().await.is_empty(), "lossless webhooks");
     w.sim.set_webhook_faults(WebhookFaults {
         drop: 1.0,

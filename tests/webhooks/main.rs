@@ -7,5 +7,6 @@ mod activities;
 mod apply_batch;
 mod exhaustion;
 mod hardening;
+mod memberships;
 mod receive;
 mod retention;

@@ -151,13 +151,25 @@ fn base_membership(c: &Contact, m: &mut Mix) -> ListSub {
         _ => 3,
     };
     let unsub_date = (status == 2).then_some(c.udate);
+    let reason = match status == 2 && m.percent(50) {
+        true => m.pick(UNSUBSCRIBE_REASONS).to_string(),
+        false => String::new(),
+    };
     ListSub {
         status,
         sdate: c.cdate,
         updated: if status == 2 { c.udate } else { c.cdate },
         unsub_date,
+        reason,
     }
 }
+
+/// What contacts say when they unsubscribe through a form that asks.
+pub(crate) const UNSUBSCRIBE_REASONS: &[&str] = &[
+    "Too many emails",
+    "No longer interested",
+    "I never signed up",
+];
 
 /// A plausible value of a custom field at time `t`.
 pub(crate) fn field_value(kind: FieldKind, m: &mut Mix, t: i64) -> String {

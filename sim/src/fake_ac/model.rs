@@ -44,6 +44,8 @@ pub(crate) struct ListSub {
     pub updated: i64,
     /// When the contact unsubscribed, while unsubscribed.
     pub unsub_date: Option<i64>,
+    /// Why, when the contact said (empty otherwise).
+    pub reason: String,
 }
 
 /// A deal.

@@ -9,8 +9,8 @@ use super::model::{Contact, Deal, NoteOwner, Task, TASK_TYPES};
 use super::state::Account;
 use crate::truth::{
     norm, value_key, AccountContactTruth, AccountTruth, CampaignTruth, ContactTruth,
-    CustomFieldTruth, DealContactTruth, DealTruth, FieldOptionTruth, FieldTruth, MessageTruth,
-    NoteTruth, Snapshot, StageTruth, TaskTruth, UserTruth,
+    CustomFieldTruth, DealContactTruth, DealTruth, FieldOptionTruth, FieldTruth, ListTimes,
+    MessageTruth, NoteTruth, Snapshot, StageTruth, TaskTruth, UserTruth,
 };
 
 /// Everything live in the account. Deals in the restricted pipeline appear as what the API
@@ -225,6 +225,18 @@ pub(crate) fn contact_truth(c: &Contact) -> ContactTruth {
         tags,
         field_values,
         lists: c.lists.iter().map(|(k, v)| (*k, v.status)).collect(),
+        list_times: c
+            .lists
+            .iter()
+            .map(|(k, v)| {
+                let times = ListTimes {
+                    subscribed_at: Some(v.sdate),
+                    unsubscribed_at: v.unsub_date,
+                    reason: norm(Some(v.reason.clone())),
+                };
+                (*k, times)
+            })
+            .collect(),
     }
 }
 

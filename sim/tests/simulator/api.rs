@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use acmirror_sim::fake_ac::{ApiFaults, FakeAc, FakeAcConfig, FakeAcHandle};
-use acmirror_sim::truth::{norm, ContactTruth, DealContactTruth, DealTruth};
+use acmirror_sim::truth::{norm, ContactTruth, DealContactTruth, DealTruth, ListTimes};
 use serde_json::Value;
 
 fn config(contacts: u64, deals: u64) -> FakeAcConfig {
@@ -481,10 +481,24 @@ async fn read_back(sim: &FakeAcHandle) -> ReadBack {
                 .iter()
                 .filter(mine)
             {
+                let list: i64 = row["list"].as_str().expect("list").parse().expect("n");
                 t.lists.insert(
-                    row["list"].as_str().expect("list").parse().expect("n"),
+                    list,
                     row["status"].as_str().expect("status").parse().expect("n"),
                 );
+                let at = |k: &str| {
+                    row[k].as_str().map(|v| {
+                        chrono::DateTime::parse_from_rfc3339(v)
+                            .expect("offset time")
+                            .timestamp()
+                    })
+                };
+                let times = ListTimes {
+                    subscribed_at: at("sdate"),
+                    unsubscribed_at: at("udate"),
+                    reason: norm(row["unsubreason"].as_str().map(str::to_string)),
+                };
+                t.list_times.insert(list, times);
             }
             contacts.insert(id, t);
             last = id;

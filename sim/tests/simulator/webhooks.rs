@@ -4,7 +4,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use acmirror_sim::fake_ac::{FakeAc, FakeAcConfig, FakeAcHandle, WebhookFaults};
-use acmirror_sim::truth::{norm, AccountContactTruth, AccountTruth, DealTruth, Snapshot};
+use acmirror_sim::truth::{
+    norm, AccountContactTruth, AccountTruth, DealTruth, ListTimes, Snapshot,
+};
 use chrono::DateTime;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -96,9 +98,28 @@ fn apply(mirror: &mut Snapshot, p: &BTreeMap<String, String>) {
             }
         }
         let list: i64 = p["list"].parse().expect("list id");
+        let at = DateTime::parse_from_rfc3339(&p["date_time"])
+            .expect("date_time")
+            .timestamp();
+        let held = c.list_times.get(&list).and_then(|t| t.subscribed_at);
         match p["type"].as_str() {
-            "subscribe" if list != 0 => drop(c.lists.insert(list, 1)),
-            "unsubscribe" => drop(c.lists.insert(list, 2)),
+            "subscribe" if list != 0 => {
+                c.lists.insert(list, 1);
+                let times = ListTimes {
+                    subscribed_at: held.or(Some(at)),
+                    ..ListTimes::default()
+                };
+                c.list_times.insert(list, times);
+            }
+            "unsubscribe" => {
+                c.lists.insert(list, 2);
+                let times = ListTimes {
+                    subscribed_at: held,
+                    unsubscribed_at: Some(at),
+                    reason: norm(p.get("unsubscribe[reason]").cloned()),
+                };
+                c.list_times.insert(list, times);
+            }
             _ => {}
         }
     }

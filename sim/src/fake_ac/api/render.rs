@@ -113,7 +113,7 @@ pub(crate) fn contact_list(c: &Contact, list: i64, s: &ListSub, base: &str) -> V
         "contact": c.id.to_string(), "list": list.to_string(), "form": null, "seriesid": "0",
         "sdate": iso(s.sdate), "udate": s.unsub_date.map(iso), "status": s.status.to_string(),
         "responder": "1", "sync": "0",
-        "unsubreason": if s.status == 2 { "Unsubscribed" } else { "" },
+        "unsubreason": s.reason,
         "campaign": null, "message": null, "first_name": c.first_name, "last_name": c.last_name,
         "ip4Sub": "0", "sourceid": "0", "autosyncLog": null, "ip4_last": "0", "ip4Unsub": "0",
         "created_timestamp": wall(s.sdate), "updated_timestamp": wall(s.updated),

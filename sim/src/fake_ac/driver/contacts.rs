@@ -41,6 +41,7 @@ pub(super) fn create(acct: &mut Account, rng: &mut StdRng, now: i64) -> Event {
                 sdate: now,
                 updated: now,
                 unsub_date: None,
+                reason: String::new(),
             },
         );
         e.list = list;
@@ -158,6 +159,7 @@ pub(super) fn subscription(
                 sdate,
                 updated: t,
                 unsub_date: None,
+                reason: String::new(),
             },
         );
         Event::new("subscribe", t, source)
@@ -167,8 +169,14 @@ pub(super) fn subscription(
             sdate: t,
             updated: t,
             unsub_date: None,
+            reason: String::new(),
         });
         (sub.status, sub.updated, sub.unsub_date) = (2, t, Some(t));
+        // Only a public unsubscribe, through the form, gives a reason.
+        sub.reason = match public {
+            true => "Too many emails".to_string(),
+            false => String::new(),
+        };
         Event::new("unsubscribe", t, source)
     };
     if !on && public {
