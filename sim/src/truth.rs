@@ -33,6 +33,9 @@ pub struct ContactTruth {
     /// When the contact subscribed to and unsubscribed from each list, and why.
     #[serde(default)]
     pub list_times: BTreeMap<i64, ListTimes>,
+    /// When each of its tags was added, Unix seconds (`contact_tags.added_at`).
+    #[serde(default)]
+    pub tag_times: BTreeMap<String, i64>,
 }
 
 /// A membership's times (Unix seconds) and unsubscribe reason (`contact_lists`).

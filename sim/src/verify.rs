@@ -97,12 +97,15 @@ pub fn mirror_snapshot(conn: &mut DbConn) -> QueryResult<Snapshot> {
         };
         snap.contacts.insert(r.id, c);
     }
-    let pairs: Vec<(i64, String)> = cts::table
+    let pairs: Vec<(i64, String, Option<chrono::NaiveDateTime>)> = cts::table
         .filter(cts::present.eq(true))
-        .select((cts::contact_id, cts::tag))
+        .select((cts::contact_id, cts::tag, cts::added_at))
         .load(conn)?;
-    for (id, tag) in pairs {
+    for (id, tag, added) in pairs {
         if let Some(c) = snap.contacts.get_mut(&id) {
+            if let Some(at) = added {
+                c.tag_times.insert(tag.clone(), at.and_utc().timestamp());
+            }
             c.tags.insert(tag);
         }
     }

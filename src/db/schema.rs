@@ -45,6 +45,7 @@ diesel::table! {
         tag -> Text,
         present -> Bool,
         updated_at -> Timestamp,
+        added_at -> Nullable<Timestamp>,
     }
 }
 

@@ -61,9 +61,10 @@ pub fn add(conn: &mut DbConn, found: &[(i64, String, SourceTime)]) -> QueryResul
         ensure_names(conn, [tag])?;
         added += Upsert {
             table: "contact_tag_states",
-            columns: &["contact_id", "tag", "present", "updated_at"],
+            columns: &["contact_id", "tag", "present", "updated_at", "added_at"],
             conflict: "ON CONFLICT (contact_id, tag) DO UPDATE SET \
-                       present = excluded.present, updated_at = excluded.updated_at"
+                       present = excluded.present, updated_at = excluded.updated_at, \
+                       added_at = excluded.added_at"
                 .to_owned(),
         }
         .run(
@@ -72,6 +73,7 @@ pub fn add(conn: &mut DbConn, found: &[(i64, String, SourceTime)]) -> QueryResul
                 Val::I64(*id),
                 Val::Text(tag),
                 Val::Bool(true),
+                Val::Ts(*at),
                 Val::Ts(*at),
             ]],
         )?;

@@ -2,7 +2,7 @@
 //! whole tag set, so the set is versioned per contact (`contacts.tags_updated_at`) and
 //! replaced as a whole; removed tags stay in `contact_tag_states` as tombstones.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use diesel::prelude::*;
 
@@ -127,22 +127,39 @@ pub struct TagWrite {
     /// The tag a tag event names: it decides how a `Raw` string splits, and it is present
     /// (`Some(true)`) or absent (`Some(false)`) afterwards.
     pub named: Option<(String, Option<bool>)>,
+    /// When tags of the set were added, where the source says (the API's association
+    /// `cdate`): a tag the write adds gets its time (else the write's), and a tag the mirror
+    /// holds with another time is corrected.
+    pub added: BTreeMap<String, SourceTime>,
+}
+
+/// A contact's whole tag set as an API record shows it, with when each tag was added.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagSet {
+    /// The contact (it must exist).
+    pub contact: i64,
+    /// Its tags, each with the time it was added where the record says.
+    pub tags: BTreeMap<String, Option<SourceTime>>,
+    /// When the set was true upstream.
+    pub at: SourceTime,
 }
 
 /// Replaces the tag sets of these contacts with the sets as of the given times, for each
 /// contact whose set is not newer already. The contacts must exist. Returns the number of
 /// contact-tag pairs added or removed.
-pub fn replace_sets(
-    conn: &mut DbConn,
-    sets: &[(i64, BTreeSet<String>, SourceTime)],
-) -> QueryResult<usize> {
+pub fn replace_sets(conn: &mut DbConn, sets: &[TagSet]) -> QueryResult<usize> {
     let writes: Vec<TagWrite> = sets
         .iter()
-        .map(|(contact, set, at)| TagWrite {
-            contact: *contact,
-            at: *at,
-            source: TagSource::Set(set.clone()),
+        .map(|set| TagWrite {
+            contact: set.contact,
+            at: set.at,
+            source: TagSource::Set(set.tags.keys().cloned().collect()),
             named: None,
+            added: set
+                .tags
+                .iter()
+                .filter_map(|(t, at)| Some((t.clone(), (*at)?)))
+                .collect(),
         })
         .collect();
     write(conn, &writes)
@@ -163,7 +180,11 @@ pub fn write(conn: &mut DbConn, writes: &[TagWrite]) -> QueryResult<usize> {
     ids.dedup();
     let mut versions: HashMap<i64, Option<SourceTime>> =
         lock_versions(conn, &ids)?.into_iter().collect();
-    let mut sets = current(conn, &ids)?;
+    let mut times = present_with_times(conn, &ids)?;
+    let mut sets: HashMap<i64, BTreeSet<String>> = HashMap::new();
+    for (id, tag) in times.keys() {
+        sets.entry(*id).or_default().insert(tag.clone());
+    }
     let mut known = known_names(
         conn,
         writes.iter().filter_map(|w| match &w.source {
@@ -172,7 +193,9 @@ pub fn write(conn: &mut DbConn, writes: &[TagWrite]) -> QueryResult<usize> {
         }),
     )?;
 
-    let mut changes: HashMap<(i64, String), (bool, SourceTime)> = HashMap::new();
+    // (contact, tag) → (present, version, added at).
+    type Change = (bool, SourceTime, Option<SourceTime>);
+    let mut changes: HashMap<(i64, String), Change> = HashMap::new();
     let mut added_names: HashSet<String> = HashSet::new();
     let mut bumped: HashMap<i64, SourceTime> = HashMap::new();
     for w in writes {
@@ -206,13 +229,27 @@ pub fn write(conn: &mut DbConn, writes: &[TagWrite]) -> QueryResult<usize> {
             _ => {}
         }
         for t in wanted.difference(have) {
-            changes.insert((w.contact, t.clone()), (true, w.at));
+            let added = w.added.get(t).copied().unwrap_or(w.at);
+            changes.insert((w.contact, t.clone()), (true, w.at, Some(added)));
+            times.insert((w.contact, t.clone()), Some(added));
             // Known from here on, as `ensure_names` would have made it for the next write.
             known.insert(t.clone());
             added_names.insert(t.clone());
         }
         for t in have.difference(&wanted) {
-            changes.insert((w.contact, t.clone()), (false, w.at));
+            changes.insert((w.contact, t.clone()), (false, w.at, None));
+            times.remove(&(w.contact, t.clone()));
+        }
+        // Tags kept whose addition time the source knows better.
+        for t in wanted.intersection(have) {
+            let Some(added) = w.added.get(t) else {
+                continue;
+            };
+            let held = times.entry((w.contact, t.clone())).or_default();
+            if *held != Some(*added) {
+                *held = Some(*added);
+                changes.insert((w.contact, t.clone()), (true, w.at, Some(*added)));
+            }
         }
         *have = wanted;
         *version = Some(w.at);
@@ -229,20 +266,21 @@ pub fn write(conn: &mut DbConn, writes: &[TagWrite]) -> QueryResult<usize> {
     rows.sort_unstable();
     let rows: Vec<Vec<Val<'_>>> = rows
         .iter()
-        .map(|((id, tag), (present, at))| {
+        .map(|((id, tag), (present, at, added))| {
             vec![
                 Val::I64(*id),
                 Val::Text(tag),
                 Val::Bool(*present),
                 Val::Ts(*at),
+                Val::OptTs(*added),
             ]
         })
         .collect();
     let changed = Upsert {
         table: "contact_tag_states",
-        columns: &["contact_id", "tag", "present", "updated_at"],
+        columns: &["contact_id", "tag", "present", "updated_at", "added_at"],
         conflict: "ON CONFLICT (contact_id, tag) DO UPDATE SET present = excluded.present, \
-                   updated_at = excluded.updated_at"
+                   updated_at = excluded.updated_at, added_at = excluded.added_at"
             .to_owned(),
     }
     .run(conn, &rows)?;
@@ -263,6 +301,23 @@ pub fn write(conn: &mut DbConn, writes: &[TagWrite]) -> QueryResult<usize> {
     }
     .run(conn, &rows)?;
     Ok(changed)
+}
+
+/// The tags these contacts have now, with when each was added.
+fn present_with_times(
+    conn: &mut DbConn,
+    ids: &[i64],
+) -> QueryResult<HashMap<(i64, String), Option<SourceTime>>> {
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(CHUNK) {
+        let rows: Vec<(i64, String, Option<SourceTime>)> = cts::table
+            .filter(cts::contact_id.eq_any(chunk))
+            .filter(cts::present.eq(true))
+            .select((cts::contact_id, cts::tag, cts::added_at))
+            .load(conn)?;
+        out.extend(rows.into_iter().map(|(id, tag, at)| ((id, tag), at)));
+    }
+    Ok(out)
 }
 
 /// The tags each contact has now.

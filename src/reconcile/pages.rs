@@ -10,6 +10,7 @@ use crate::activecampaign::{Contact, Deal};
 use crate::db::DbConn;
 use crate::mirror::contacts::{self, ContactState};
 use crate::mirror::deals::{self, DealState};
+use crate::mirror::tags::TagSet;
 use crate::mirror::values::{Membership, MembershipSource};
 use crate::mirror::{tags, values};
 use crate::time::SourceTime;
@@ -31,10 +32,14 @@ pub fn contact_state(c: &Contact, fetched_at: SourceTime) -> ContactState {
     }
 }
 
-fn tag_set(c: &Contact, names: &BTreeMap<i64, String>) -> BTreeSet<String> {
+/// The contact's tags by name, each with when it was added.
+fn tag_set(c: &Contact, names: &BTreeMap<i64, String>) -> BTreeMap<String, Option<SourceTime>> {
     c.tags
         .iter()
-        .filter_map(|t| t.name.clone().or_else(|| names.get(&t.tag_id).cloned()))
+        .filter_map(|t| {
+            let name = t.name.clone().or_else(|| names.get(&t.tag_id).cloned())?;
+            Some((name, utc(t.added_at)))
+        })
         .collect()
 }
 
@@ -75,9 +80,13 @@ pub fn apply_contacts(
     let before_lists = values::memberships_of(conn, &ids)?;
 
     let states: Vec<ContactState> = page.iter().map(|c| contact_state(c, requested)).collect();
-    let sets: Vec<(i64, BTreeSet<String>, SourceTime)> = page
+    let sets: Vec<TagSet> = page
         .iter()
-        .map(|c| (c.id, tag_set(c, names), parts_as_of(c, requested)))
+        .map(|c| TagSet {
+            contact: c.id,
+            tags: tag_set(c, names),
+            at: parts_as_of(c, requested),
+        })
         .collect();
     let mut field_rows = Vec::new();
     let mut list_rows = Vec::new();
@@ -107,7 +116,8 @@ pub fn apply_contacts(
     }
 
     let mut changed = 0;
-    for ((c, state), (_, set, _)) in page.iter().zip(&states).zip(&sets) {
+    for ((c, state), set) in page.iter().zip(&states).zip(&sets) {
+        let set: BTreeSet<String> = set.tags.keys().cloned().collect();
         let scalars_differ = before.get(&c.id).is_none_or(|b| {
             (&b.email, &b.first_name, &b.last_name, &b.phone)
                 != (
@@ -117,7 +127,7 @@ pub fn apply_contacts(
                     &state.phone,
                 )
         });
-        let tags_differ = before_tags.get(&c.id).cloned().unwrap_or_default() != *set;
+        let tags_differ = before_tags.get(&c.id).cloned().unwrap_or_default() != set;
         let values_differ = c
             .field_values
             .iter()

@@ -350,6 +350,7 @@ impl Writes {
             at,
             source,
             named: tag.map(|t| (t.to_owned(), present)),
+            added: Default::default(),
         });
     }
 

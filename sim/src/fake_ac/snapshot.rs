@@ -211,6 +211,11 @@ pub(crate) fn contact_truth(c: &Contact) -> ContactTruth {
         .filter_map(|id| tag_by_id(*id))
         .map(|t| t.name.to_string())
         .collect();
+    let tag_times = c
+        .tags
+        .iter()
+        .filter_map(|(id, at)| Some((tag_by_id(*id)?.name.to_string(), *at)))
+        .collect();
     let field_values: BTreeMap<i64, String> = c
         .fields
         .iter()
@@ -223,6 +228,7 @@ pub(crate) fn contact_truth(c: &Contact) -> ContactTruth {
         last_name: norm(Some(c.last_name.clone())),
         phone: norm(Some(c.phone.clone())),
         tags,
+        tag_times,
         field_values,
         lists: c.lists.iter().map(|(k, v)| (*k, v.status)).collect(),
         list_times: c

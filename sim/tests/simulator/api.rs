@@ -454,8 +454,13 @@ async fn read_back(sim: &FakeAcHandle) -> ReadBack {
                 .iter()
                 .filter(mine)
             {
-                t.tags
-                    .insert(tag_names[row["tag"].as_str().expect("tag")].clone());
+                let name = tag_names[row["tag"].as_str().expect("tag")].clone();
+                let added =
+                    chrono::DateTime::parse_from_rfc3339(row["cdate"].as_str().expect("cdate"))
+                        .expect("offset time")
+                        .timestamp();
+                t.tag_times.insert(name.clone(), added);
+                t.tags.insert(name);
             }
             for row in page["fieldValues"]
                 .as_array()

@@ -86,7 +86,15 @@ fn apply(mirror: &mut Snapshot, p: &BTreeMap<String, String>) {
         c.first_name = norm(p.get("contact[first_name]").cloned());
         c.last_name = norm(p.get("contact[last_name]").cloned());
         c.phone = norm(p.get("contact[phone]").cloned());
-        c.tags = split_tags(&p["contact[tags]"], &known);
+        let tags = split_tags(&p["contact[tags]"], &known);
+        let at = DateTime::parse_from_rfc3339(&p["date_time"])
+            .expect("date_time")
+            .timestamp();
+        c.tag_times.retain(|t, _| tags.contains(t));
+        for t in tags.difference(&c.tags) {
+            c.tag_times.insert(t.clone(), at);
+        }
+        c.tags = tags;
         for (k, v) in p.iter().filter(|(k, _)| k.starts_with("contact[fields][")) {
             let field: i64 = k["contact[fields][".len()..k.len() - 1]
                 .parse()
@@ -98,9 +106,6 @@ fn apply(mirror: &mut Snapshot, p: &BTreeMap<String, String>) {
             }
         }
         let list: i64 = p["list"].parse().expect("list id");
-        let at = DateTime::parse_from_rfc3339(&p["date_time"])
-            .expect("date_time")
-            .timestamp();
         let held = c.list_times.get(&list).and_then(|t| t.subscribed_at);
         match p["type"].as_str() {
             "subscribe" if list != 0 => {
