@@ -1,14 +1,10 @@
-//! Campaigns (`/campaigns`) and their messages (`/messages`). Neither collection documents a
-//! filter by modification time, so both are read whole, 100 per request, by full runs.
+//! Campaigns (`/campaigns`) and their messages (`/messages`) as the API shows them. Their
+//! pages are read with the other CRM collections (see `crm.rs`).
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::client::ApiClient;
 use super::decode;
-use super::error::ApiError;
-use super::paging::{Meta, PAGE_SIZE};
-use super::request::Call;
 
 /// A campaign (automation e-mails are campaigns too). Only what the mirror keeps is decoded;
 /// the dozens of counters and settings are skipped.
@@ -70,54 +66,4 @@ pub struct Message {
     /// Last change; the version to compare against.
     #[serde(default, deserialize_with = "decode::timestamp")]
     pub mdate: Option<DateTime<Utc>>,
-}
-
-/// One page of an offset-paged collection.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Page<T> {
-    /// Records on this page.
-    pub items: Vec<T>,
-    /// `meta.total`.
-    pub total: Option<u64>,
-    /// True when the page was short: there is no next page.
-    pub is_last: bool,
-}
-
-#[derive(Deserialize)]
-struct CampaignsRaw {
-    #[serde(default, deserialize_with = "decode::list")]
-    campaigns: Vec<Campaign>,
-    #[serde(default)]
-    meta: Meta,
-}
-
-#[derive(Deserialize)]
-struct MessagesRaw {
-    #[serde(default, deserialize_with = "decode::list")]
-    messages: Vec<Message>,
-    #[serde(default)]
-    meta: Meta,
-}
-
-fn page<T>(items: Vec<T>, meta: Meta) -> Page<T> {
-    let is_last = items.len() < PAGE_SIZE;
-    Page {
-        items,
-        total: meta.total,
-        is_last,
-    }
-}
-
-impl ApiClient {
-    /// One page of campaigns at `offset`, in the API's order (by id).
-    pub async fn campaigns_page(&self, offset: u64) -> Result<Page<Campaign>, ApiError> {
-        let raw: CampaignsRaw = self.fetch(Call::get("campaigns").page(offset)).await?;
-        Ok(page(raw.campaigns, raw.meta))
-    }
-
-    /// One page of messages at `offset`, in the API's order (by id).
-    pub async fn messages_page(&self, offset: u64) -> Result<Page<Message>, ApiError> {
-        let raw: MessagesRaw = self.fetch(Call::get("messages").page(offset)).await?;
-        Ok(page(raw.messages, raw.meta))
-    }
 }

@@ -1,10 +1,12 @@
 //! The wider CRM records: accounts and their contacts, custom fields of deals and accounts,
-//! and deals' secondary contacts. None of these collections documents a filter by
-//! modification time, so full runs read them whole, a page of 100 at a time.
+//! deals' secondary contacts, campaigns and their messages. None of these collections
+//! documents a filter by modification time, so full runs read them whole, a page of 100 at a
+//! time.
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
+use super::campaigns::{Campaign, Message};
 use super::client::ApiClient;
 use super::decode;
 use super::error::ApiError;
@@ -165,6 +167,8 @@ crm_page!(
     CustomFieldValue
 );
 crm_page!(DealContactsPage, "contactDeals", DealContact);
+crm_page!(CampaignsPage, "campaigns", Campaign);
+crm_page!(MessagesPage, "messages", Message);
 offset_page!(DealFieldsPage, "dealCustomFieldMeta", CustomField);
 offset_page!(AccountFieldsPage, "accountCustomFieldMeta", CustomField);
 
@@ -231,6 +235,17 @@ impl ApiClient {
     /// One page of deals' secondary contacts at `offset`. One request.
     pub async fn deal_contacts_page(&self, offset: u64) -> Result<CrmPage<DealContact>, ApiError> {
         read_page!(self, DealContactsPage, "contactDeals", offset)
+    }
+
+    /// One page of campaigns at `offset`. One request.
+    pub async fn campaigns_page(&self, offset: u64) -> Result<CrmPage<Campaign>, ApiError> {
+        read_page!(self, CampaignsPage, "campaigns", offset)
+    }
+
+    /// One page of campaign messages at `offset` (their envelopes; the bodies are not kept).
+    /// One request.
+    pub async fn messages_page(&self, offset: u64) -> Result<CrmPage<Message>, ApiError> {
+        read_page!(self, MessagesPage, "messages", offset)
     }
 
     /// One account; `None` if it does not exist.

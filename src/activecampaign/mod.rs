@@ -36,7 +36,7 @@ mod webhooks;
 #[cfg(test)]
 mod tests;
 
-pub use campaigns::{Campaign, Message, Page};
+pub use campaigns::{Campaign, Message};
 pub use client::{normalize_base_url, ApiClient, ClientConfig, DEFAULT_RATE_LIMIT};
 pub use contacts::{Contact, ContactTag, ContactsPage, FieldValue, ListMembership};
 pub use crm::{Account, AccountContact, CrmPage, CustomField, CustomFieldValue, DealContact};
