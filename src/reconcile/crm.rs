@@ -6,7 +6,8 @@
 //! every row it reads. Accounts the pass did not see are confirmed gone one request each (when
 //! few enough, as for notes) and marked deleted; associations it did not see, and that no
 //! delivery wrote while it ran, are removed, and such values emptied (a tombstone, so that an
-//! older delivery cannot bring them back). The mass-deletion guard applies to each.
+//! older delivery cannot bring them back). The mass-deletion guard applies to each. A
+//! collection the API refuses (403) is left alone with a warning.
 
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -160,15 +161,35 @@ fn apply_deal_contacts(c: &mut DbConn, page: &[DealContact], seen: i64) -> Query
     Ok(changed)
 }
 
-/// Reads every page of one collection and writes each as it comes; returns the records read
-/// and the rows changed.
-async fn each_page<T, F, Fut>(
+/// How one collection's pass ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Read {
+    /// Every page was read and written: records read, rows changed.
+    Complete(usize, usize),
+    /// The API refused the collection (403: a plan without the feature, or a user without
+    /// the permission); nothing of it is removed.
+    Forbidden,
+}
+
+impl Read {
+    /// Records read and rows changed (none when refused).
+    pub(super) fn counts(self) -> (usize, usize) {
+        match self {
+            Read::Complete(fetched, changed) => (fetched, changed),
+            Read::Forbidden => (0, 0),
+        }
+    }
+}
+
+/// Reads every page of one collection (`what`, for messages) and writes each in its own
+/// transaction as it comes, marked with run `run_id`.
+pub(super) async fn each_page<T, F, Fut>(
     rec: &Reconciler,
     what: &'static str,
     read: F,
     write: fn(&mut DbConn, &[T], SourceTime, i64) -> QueryResult<usize>,
     run_id: i64,
-) -> anyhow::Result<(usize, usize)>
+) -> anyhow::Result<Read>
 where
     T: Send + 'static,
     F: Fn(u64) -> Fut,
@@ -176,9 +197,19 @@ where
 {
     let (mut fetched, mut changed, mut offset) = (0, 0, 0u64);
     loop {
-        let page = read(offset)
-            .await
-            .with_context(|| format!("Failed to read {what} from the API"))?;
+        let page = match read(offset).await {
+            Ok(page) => page,
+            Err(e) if e.is_forbidden() => {
+                tracing::warn!(
+                    error = %e,
+                    "the API refuses {what} to this token (a plan without them, or a user \
+                     without the permission); {what} are not mirrored and nothing is removed \
+                     from them"
+                );
+                return Ok(Read::Forbidden);
+            }
+            Err(e) => return Err(e).with_context(|| format!("Failed to read {what} from the API")),
+        };
         let (n, is_last, at) = (page.len(), page.is_last, as_of(page.served_at));
         fetched += n;
         offset += n as u64;
@@ -188,9 +219,32 @@ where
         })
         .await?;
         if is_last || n == 0 {
-            return Ok((fetched, changed));
+            return Ok(Read::Complete(fetched, changed));
         }
     }
+}
+
+/// Removes (or, for values, empties) the rows of `table` that full run `run_id` did not see,
+/// under the mass-deletion guard; returns the rows.
+pub(super) async fn sweep(
+    rec: &Reconciler,
+    table: Swept,
+    run_id: i64,
+    started: NaiveDateTime,
+    allow_mass_delete: bool,
+) -> anyhow::Result<usize> {
+    let (unseen, all) = blocking(&rec.pool, move |conn| {
+        Ok(crm::unseen_count(conn, table, run_id, started)?)
+    })
+    .await?;
+    guard(table.table(), unseen as usize, all, allow_mass_delete)?;
+    let gone_as_of = rec.client.upstream_now().naive_utc();
+    blocking(&rec.pool, move |conn| {
+        Ok(write_tx_retrying(conn, |c| {
+            crm::remove_unseen(c, table, run_id, started, gone_as_of)
+        })?)
+    })
+    .await
 }
 
 /// Reads the wider CRM collections in run `run_id` (started at `started`, host clock) and, in a
@@ -203,74 +257,74 @@ pub async fn reconcile(
     allow_mass_delete: bool,
 ) -> anyhow::Result<CrmOutcome> {
     let client = rec.client.clone();
-    let mut out = CrmOutcome::default();
-    let mut add = |(fetched, changed): (usize, usize)| {
-        out.fetched += fetched;
-        out.changed += changed;
-    };
-    add(each_page(
+    let accounts = each_page(
         rec,
         "accounts",
         |o| client.accounts_page(o),
         apply_accounts,
         run_id,
     )
-    .await?);
-    add(each_page(
+    .await?;
+    let account_contacts = each_page(
         rec,
         "account contacts",
         |o| client.account_contacts_page(o),
         apply_account_contacts,
         run_id,
     )
-    .await?);
-    add(each_page(
+    .await?;
+    let account_values = each_page(
         rec,
         "account custom field values",
         |o| client.account_values_page(o),
         |c, p, at, run| apply_values(c, Object::Account, p, at, run),
         run_id,
     )
-    .await?);
-    add(each_page(
+    .await?;
+    let deal_values = each_page(
         rec,
         "deal custom field values",
         |o| client.deal_values_page(o),
         |c, p, at, run| apply_values(c, Object::Deal, p, at, run),
         run_id,
     )
-    .await?);
-    add(each_page(
+    .await?;
+    let deal_contacts = each_page(
         rec,
         "deal contacts",
         |o| client.deal_contacts_page(o),
         |c, p, _, run| apply_deal_contacts(c, p, run),
         run_id,
     )
-    .await?);
+    .await?;
+    let mut out = CrmOutcome::default();
+    for read in [
+        accounts,
+        account_contacts,
+        account_values,
+        deal_values,
+        deal_contacts,
+    ] {
+        let (fetched, changed) = read.counts();
+        out.fetched += fetched;
+        out.changed += changed;
+    }
     if !remove {
         return Ok(out);
     }
-    out.deleted += delete_accounts(rec, run_id, started, allow_mass_delete).await?;
-    for table in [
-        Swept::AccountContacts,
-        Swept::AccountFieldValues,
-        Swept::DealFieldValues,
-        Swept::DealContacts,
+    if accounts != Read::Forbidden {
+        out.deleted += delete_accounts(rec, run_id, started, allow_mass_delete).await?;
+    }
+    for (table, read) in [
+        (Swept::AccountContacts, account_contacts),
+        (Swept::AccountFieldValues, account_values),
+        (Swept::DealFieldValues, deal_values),
+        (Swept::DealContacts, deal_contacts),
     ] {
-        let (unseen, all) = blocking(&rec.pool, move |conn| {
-            Ok(crm::unseen_count(conn, table, run_id, started)?)
-        })
-        .await?;
-        guard(table.table(), unseen as usize, all, allow_mass_delete)?;
-        let gone_as_of = rec.client.upstream_now().naive_utc();
-        // An association or value gone upstream is drift repaired, not a record deleted.
-        out.changed += blocking(&rec.pool, move |conn| {
-            Ok(write_tx_retrying(conn, |c| {
-                crm::remove_unseen(c, table, run_id, started, gone_as_of)
-            })?)
-        })
-        .await?;
+        if read != Read::Forbidden {
+            // An association or value gone upstream is drift repaired, not a record deleted.
+            out.changed += sweep(rec, table, run_id, started, allow_mass_delete).await?;
+        }
     }
     Ok(out)
 }

@@ -255,9 +255,7 @@ impl PreparedRun {
         if self.checkpoint.phase == Phase::Deletions {
             if self.req.mode == Mode::Full && self.req.only.is_none() {
                 let n = notes::reconcile(&self.rec, self.req.allow_mass_delete).await?;
-                self.counters.fetched += n.fetched as i64;
-                self.counters.changed += n.changed as i64;
-                self.counters.deleted += n.deleted as i64;
+                self.counters.add(n.fetched, n.changed, n.deleted);
             }
             if self.req.mode == Mode::Full {
                 let deleted =
@@ -276,9 +274,7 @@ impl PreparedRun {
                     self.req.allow_mass_delete,
                 )
                 .await?;
-                self.counters.fetched += n.fetched as i64;
-                self.counters.changed += n.changed as i64;
-                self.counters.deleted += n.deleted as i64;
+                self.counters.add(n.fetched, n.changed, n.deleted);
                 let c = campaigns::reconcile(
                     &self.rec,
                     self.run_id,
@@ -287,9 +283,7 @@ impl PreparedRun {
                     self.req.allow_mass_delete,
                 )
                 .await?;
-                self.counters.fetched += c.fetched as i64;
-                self.counters.changed += c.changed as i64;
-                self.counters.deleted += c.deleted as i64;
+                self.counters.add(c.fetched, c.changed, c.deleted);
             }
             self.advance(Phase::Done, api_start, base_requests).await?;
         }

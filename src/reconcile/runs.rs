@@ -88,6 +88,15 @@ pub struct Counters {
     pub deleted: i64,
 }
 
+impl Counters {
+    /// Adds what one part of a run read, changed and deleted.
+    pub fn add(&mut self, fetched: usize, changed: usize, deleted: usize) {
+        self.fetched += fetched as i64;
+        self.changed += changed as i64;
+        self.deleted += deleted as i64;
+    }
+}
+
 /// A run that can be resumed.
 #[derive(Debug, Clone)]
 pub struct Resumable {

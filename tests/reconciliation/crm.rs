@@ -293,3 +293,65 @@ async fn the_readme_queries_report_won_revenue_and_contacts_per_account() {
     assert_eq!(got_won, won);
     assert_eq!(got_members, members);
 }
+
+/// Live accounts and account contacts in the mirror.
+async fn live_accounts_and_links(w: &SimWorld) -> (i64, i64) {
+    w.app
+        .with_conn(|c| {
+            let accounts: i64 = accounts::table
+                .filter(accounts::deleted_at.is_null())
+                .count()
+                .get_result(c)
+                .expect("count");
+            let links: i64 = account_contacts::table
+                .count()
+                .get_result(c)
+                .expect("count");
+            (accounts, links)
+        })
+        .await
+}
+
+#[tokio::test]
+async fn collections_the_api_refuses_are_left_alone_and_the_rest_is_read() {
+    let w = SimWorld::start(config(55)).await;
+    w.reconcile(Mode::Full).await;
+    let before = live_accounts_and_links(&w).await;
+    // An account deleted upstream, then a plan or a user that may not read accounts.
+    let status = reqwest::Client::new()
+        .delete(format!("{}/api/3/accounts/1", w.sim.base_url()))
+        .header("Api-Token", w.sim.api_token())
+        .send()
+        .await
+        .expect("the simulator answers")
+        .status();
+    assert_eq!(status, 200);
+    w.sim.set_api_faults(acmirror_sim::fake_ac::ApiFaults {
+        forbidden_collections: vec![
+            "accounts".into(),
+            "accountContacts".into(),
+            "campaigns".into(),
+        ],
+        ..Default::default()
+    });
+    w.sim
+        .lost_changes(acmirror_sim::fake_ac::LostChange::FieldValue, 5);
+    let full = w.reconcile(Mode::Full).await;
+    assert!(
+        full.counters.changed >= 5,
+        "the rest is read: {:?}",
+        full.counters
+    );
+    assert_eq!(
+        live_accounts_and_links(&w).await,
+        before,
+        "nothing is removed from a collection the API refused"
+    );
+    let d = w.differences().await;
+    assert!(
+        d.iter()
+            .all(|d| ["accounts", "account_contacts"].contains(&d.table)),
+        "only the refused collections differ:\n{}",
+        show(&d)
+    );
+}

@@ -73,6 +73,9 @@ pub struct ApiFaults {
     pub latency: Duration,
     /// Chance that a response body is cut in half.
     pub truncate: f64,
+    /// Collections (`accounts`, `campaigns`, …, the path after `/api/3/`) always answered 403,
+    /// as for a plan without the feature or a user without the permission.
+    pub forbidden_collections: Vec<String>,
 }
 
 /// Misbehaviour of webhook delivery. Fractions are probabilities per delivery.

@@ -158,6 +158,18 @@ fn admit(shared: &Shared, req: &ServiceRequest) -> Admission {
         bump(&shared.stats.api_forbidden);
         return refuse(forbidden());
     }
+    let collection = req.path().trim_start_matches("/api/3/");
+    let collection = collection.split('/').next().unwrap_or_default();
+    let refused = shared
+        .faults()
+        .knobs
+        .forbidden_collections
+        .iter()
+        .any(|c| c == collection);
+    if refused {
+        bump(&shared.stats.api_forbidden);
+        return refuse(forbidden());
+    }
     match roll_faults(shared) {
         Fault::Unavailable => {
             bump(&shared.stats.api_unavailable);
