@@ -318,6 +318,7 @@ fn crm(conn: &mut DbConn, snap: &mut Snapshot) -> QueryResult<()> {
         }
     }
     let links: Vec<(i64, i64, i64, Option<String>)> = account_contacts::table
+        .filter(account_contacts::deleted_at.is_null())
         .select((
             account_contacts::id,
             account_contacts::account_id,

@@ -310,6 +310,7 @@ diesel::table! {
         contact_id -> BigInt,
         job_title -> Nullable<Text>,
         updated_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
         synced_at -> Timestamp,
         seen_run -> Nullable<BigInt>,
     }

@@ -369,7 +369,7 @@ pub fn upsert_account_contacts(
         conflict: versioned_conflict(
             "account_contacts",
             "id",
-            &["account_id", "contact_id", "job_title"],
+            &["account_id", "contact_id", "job_title", "deleted_at"],
         ),
     }
     .run(conn, &values)
@@ -460,7 +460,8 @@ pub fn deal_contacts_of(
     Ok(out)
 }
 
-/// The (account, contact, job title) the mirror holds for these account contact ids.
+/// The (account, contact, job title) the mirror holds for these account contact ids, of those
+/// not marked gone.
 pub fn account_contacts_of(
     conn: &mut DbConn,
     ids: &[i64],
@@ -469,6 +470,7 @@ pub fn account_contacts_of(
     for chunk in ids.chunks(crate::db::CHUNK) {
         let rows: Vec<(i64, i64, i64, Option<String>)> = account_contacts::table
             .filter(account_contacts::id.eq_any(chunk))
+            .filter(account_contacts::deleted_at.is_null())
             .select((
                 account_contacts::id,
                 account_contacts::account_id,
@@ -511,18 +513,31 @@ impl Swept {
         }
     }
 
-    /// Whether a row gone upstream stays as an emptied value (a tombstone that a delivery
-    /// older than it cannot fill again) rather than being removed.
-    fn keeps_tombstones(self) -> bool {
-        matches!(self, Swept::AccountFieldValues | Swept::DealFieldValues)
+    /// How a row gone upstream is kept, so that a delivery older than its removal cannot bring
+    /// it back: the SQL that marks it (with one `?` for the time of the removal) and the
+    /// condition of rows not so marked. `None`: the row is removed (nothing writes it but
+    /// reconciliation).
+    fn tombstone(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            Swept::AccountFieldValues | Swept::DealFieldValues => Some((
+                "value = '', updated_at = CASE WHEN updated_at < ? THEN ? ELSE updated_at END",
+                "value <> ''",
+            )),
+            Swept::AccountContacts => Some((
+                "deleted_at = ?, updated_at = CASE WHEN updated_at < ? THEN ? ELSE updated_at END",
+                "deleted_at IS NULL",
+            )),
+            Swept::DealContacts | Swept::Campaigns | Swept::Messages => None,
+        }
     }
 
     /// The condition on rows that full run `?` did not read and that nothing wrote since it
-    /// started at `?` (host clock); of values, only those not emptied already.
-    fn unseen(self) -> &'static str {
-        match self.keeps_tombstones() {
-            true => "(seen_run IS NULL OR seen_run <> ?) AND synced_at < ? AND value <> ''",
-            false => "(seen_run IS NULL OR seen_run <> ?) AND synced_at < ?",
+    /// started at `?` (host clock), and that are not marked gone already.
+    fn unseen(self) -> String {
+        let base = "(seen_run IS NULL OR seen_run <> ?) AND synced_at < ?";
+        match self.tombstone() {
+            Some((_, live)) => format!("{base} AND {live}"),
+            None => base.to_owned(),
         }
     }
 }
@@ -533,8 +548,8 @@ struct Count {
     n: i64,
 }
 
-/// How many rows of `table` [`remove_unseen`] would remove or empty, and how many rows it
-/// holds that count (values not emptied).
+/// How many rows of `table` [`remove_unseen`] would remove or mark, and how many live rows it
+/// holds.
 pub fn unseen_count(
     conn: &mut DbConn,
     table: Swept,
@@ -548,9 +563,9 @@ pub fn unseen_count(
         params,
     )
     .load(conn)?;
-    let live = match table.keeps_tombstones() {
-        true => " WHERE value <> ''",
-        false => "",
+    let live = match table.tombstone() {
+        Some((_, live)) => format!(" WHERE {live}"),
+        None => String::new(),
     };
     let all: Vec<Count> =
         Statement::new(format!("SELECT COUNT(*) AS n FROM {t}{live}"), Vec::new()).load(conn)?;
@@ -559,8 +574,9 @@ pub fn unseen_count(
 }
 
 /// Of the rows of `table` that full run `run_id` did not read and that nothing wrote since it
-/// started, gone upstream: removes associations, and empties values with the version `gone_as_of`
-/// (ActiveCampaign's time after the pass) unless they hold a later one. Returns the rows.
+/// started, gone upstream: removes them, or marks them (see [`Swept::tombstone`]) with the
+/// version `gone_as_of` (ActiveCampaign's time after the pass) unless they hold a later one.
+/// Returns the rows.
 pub fn remove_unseen(
     conn: &mut DbConn,
     table: Swept,
@@ -569,20 +585,17 @@ pub fn remove_unseen(
     gone_as_of: SourceTime,
 ) -> QueryResult<usize> {
     let t = table.table();
-    let (text, mut params) = match table.keeps_tombstones() {
-        true => (
-            format!(
-                "UPDATE {t} SET value = '', \
-                 updated_at = CASE WHEN updated_at < ? THEN ? ELSE updated_at END \
-                 WHERE {}",
-                table.unseen()
-            ),
-            vec![
-                Param::Val(Val::Ts(gone_as_of)),
-                Param::Val(Val::Ts(gone_as_of)),
-            ],
-        ),
-        false => (
+    let (text, mut params) = match table.tombstone() {
+        Some((mark, _)) => {
+            let times = mark.matches('?').count();
+            (
+                format!("UPDATE {t} SET {mark} WHERE {}", table.unseen()),
+                (0..times)
+                    .map(|_| Param::Val(Val::Ts(gone_as_of)))
+                    .collect(),
+            )
+        }
+        None => (
             format!("DELETE FROM {t} WHERE {}", table.unseen()),
             Vec::new(),
         ),

@@ -4,9 +4,9 @@
 //! None of these collections documents a filter by modification time, so a full run reads each
 //! whole, 100 per request, writing page by page through the versioned write path and marking
 //! every row it reads. Accounts the pass did not see are confirmed gone one request each (when
-//! few enough, as for notes) and marked deleted; associations it did not see, and that no
-//! delivery wrote while it ran, are removed, and such values emptied (a tombstone, so that an
-//! older delivery cannot bring them back). The mass-deletion guard applies to each. A
+//! few enough, as for notes) and marked deleted; account contacts it did not see, and that no
+//! delivery wrote while it ran, are marked deleted too and such values emptied (tombstones, so
+//! that an older delivery cannot bring them back), and deal contacts removed. The mass-deletion guard applies to each. A
 //! collection the API refuses (403) is left alone with a warning.
 
 use std::collections::BTreeSet;

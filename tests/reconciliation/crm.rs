@@ -197,6 +197,7 @@ async fn an_account_deleted_upstream_is_marked_and_its_contacts_removed() {
                 .expect("the row is kept");
             let links: i64 = account_contacts::table
                 .filter(account_contacts::account_id.eq(gone))
+                .filter(account_contacts::deleted_at.is_null())
                 .count()
                 .get_result(c)
                 .expect("count");
@@ -213,6 +214,27 @@ async fn an_account_deleted_upstream_is_marked_and_its_contacts_removed() {
     assert_eq!(deals_left, 0, "its deals show no account");
     let d = w.differences().await;
     assert!(d.is_empty(), "{}", show(&d));
+
+    // A delivery from before the removal, arriving late, does not bring a contact back.
+    let (link, l) = truth
+        .account_contacts
+        .iter()
+        .find(|(_, l)| l.account_id == gone)
+        .expect("a contact of the deleted account");
+    let stale = format!(
+        "type=account_contact_update&date_time=2020-01-01T10%3A00%3A00-06%3A00\
+         &initiated_from=admin&initiated_by=admin&accountContact%5Bid%5D={link}\
+         &accountContact%5Baccount%5D={gone}&accountContact%5Bcontact%5D={}\
+         &accountContact%5Bjob_title%5D=CEO",
+        l.contact_id
+    );
+    assert_eq!(w.app.post(&stale).await, 200);
+    let d = w.differences().await;
+    assert!(
+        d.is_empty(),
+        "a stale delivery revived a removed contact: {}",
+        show(&d)
+    );
 }
 
 #[tokio::test]
@@ -304,6 +326,7 @@ async fn live_accounts_and_links(w: &SimWorld) -> (i64, i64) {
                 .get_result(c)
                 .expect("count");
             let links: i64 = account_contacts::table
+                .filter(account_contacts::deleted_at.is_null())
                 .count()
                 .get_result(c)
                 .expect("count");

@@ -1,8 +1,8 @@
 -- Accounts (ActiveCampaign's organisations), the contacts that work for them and their custom
 -- field values. Written by the account webhooks (`account_add`, `account_update`,
 -- `account_contact_add`, `account_contact_update`) and read in full by full runs (the API has
--- no filter by modification time for them). An account gone upstream is marked deleted; an
--- association or value no full run saw and no delivery wrote during that run is removed.
+-- no filter by modification time for them). An account or account contact gone upstream is
+-- marked deleted and a value emptied, so that an older delivery cannot bring them back.
 CREATE TABLE accounts (
     id BIGINT PRIMARY KEY NOT NULL,
     name TEXT NOT NULL,
@@ -21,6 +21,7 @@ CREATE TABLE account_contacts (
     contact_id BIGINT NOT NULL,
     job_title TEXT,
     updated_at TIMESTAMP NOT NULL,
+    deleted_at TIMESTAMP,
     synced_at TIMESTAMP NOT NULL,
     seen_run BIGINT
 );
