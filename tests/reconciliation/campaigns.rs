@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use acmirror::reconcile::{LogProgress, Mode, RunRequest, Trigger};
 use acmirror_sim::fake_ac::FakeAcConfig;
 use acmirror_sim::harness::fixtures::form;
-use acmirror_sim::harness::{readme_query, SimWorld};
+use acmirror_sim::harness::SimWorld;
 use acmirror_sim::truth::Difference;
 use diesel::prelude::*;
 
@@ -288,39 +288,7 @@ async fn the_readme_query_reports_open_and_click_rates_by_campaign_name() {
     }
     w.app.apply_all().await;
 
-    let backend = if w.app.db.is_postgres() {
-        "PostgreSQL"
-    } else {
-        "SQLite"
-    };
-    let query = readme_query(&format!(
-        "Open and click rate per campaign over the last 30 days ({backend})"
-    ));
-    #[derive(Debug, diesel::QueryableByName)]
-    struct Rate {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        campaign: String,
-        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
-        sent: Option<i64>,
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        opened: i64,
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        clicked: i64,
-        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Double>)]
-        open_rate: Option<f64>,
-        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Double>)]
-        click_rate: Option<f64>,
-    }
-    // The percentages are numeric on PostgreSQL and real on SQLite: read both as doubles.
-    let sql = format!(
-        "SELECT campaign, sent, opened, clicked, \
-         CAST(open_rate_pct AS DOUBLE PRECISION) AS open_rate, \
-         CAST(click_rate_pct AS DOUBLE PRECISION) AS click_rate FROM ({query}) q"
-    );
-    let got: Vec<Rate> = w
-        .app
-        .with_conn(move |c| diesel::sql_query(sql).load(c).expect("the query runs"))
-        .await;
+    let got = w.app.campaign_rates().await;
     let pct = |n: i64, of: i64| (1000.0 * n as f64 / of as f64).round() / 10.0;
     let mut expected: BTreeMap<String, (i64, i64, i64, f64, f64)> = BTreeMap::new();
     expected.insert(

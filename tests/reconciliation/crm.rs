@@ -26,6 +26,18 @@ fn show(d: &[acmirror_sim::truth::Difference]) -> String {
     d.iter().take(10).map(|d| format!("  {d}\n")).collect()
 }
 
+/// Deletes account `id` in the simulated account, as a user would in ActiveCampaign.
+async fn delete_upstream_account(w: &SimWorld, id: i64) {
+    let status = reqwest::Client::new()
+        .delete(format!("{}/api/3/accounts/{id}", w.sim.base_url()))
+        .header("Api-Token", w.sim.api_token())
+        .send()
+        .await
+        .expect("the simulator answers")
+        .status();
+    assert_eq!(status, 200);
+}
+
 /// Every deal the simulator's API shows, by id.
 async fn api_deals(w: &SimWorld) -> BTreeMap<i64, Value> {
     let http = reqwest::Client::new();
@@ -171,14 +183,7 @@ async fn an_account_deleted_upstream_is_marked_and_its_contacts_removed() {
         .max_by_key(|(_, n)| **n)
         .expect("linked accounts");
     assert!(members > 0);
-    let status = reqwest::Client::new()
-        .delete(format!("{}/api/3/accounts/{gone}", w.sim.base_url()))
-        .header("Api-Token", w.sim.api_token())
-        .send()
-        .await
-        .expect("the simulator answers")
-        .status();
-    assert_eq!(status, 200);
+    delete_upstream_account(&w, gone).await;
 
     let full = w.reconcile(Mode::Full).await;
     assert_eq!(full.counters.deleted, 1, "the account");
@@ -341,14 +346,7 @@ async fn collections_the_api_refuses_are_left_alone_and_the_rest_is_read() {
     w.reconcile(Mode::Full).await;
     let before = live_accounts_and_links(&w).await;
     // An account deleted upstream, then a plan or a user that may not read accounts.
-    let status = reqwest::Client::new()
-        .delete(format!("{}/api/3/accounts/1", w.sim.base_url()))
-        .header("Api-Token", w.sim.api_token())
-        .send()
-        .await
-        .expect("the simulator answers")
-        .status();
-    assert_eq!(status, 200);
+    delete_upstream_account(&w, 1).await;
     w.sim.set_api_faults(acmirror_sim::fake_ac::ApiFaults {
         forbidden_collections: vec![
             "accounts".into(),

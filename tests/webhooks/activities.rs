@@ -5,7 +5,7 @@
 use acmirror::db::schema::contact_activities as ca;
 use acmirror::db::DbConn;
 use acmirror_sim::harness::fixtures::{self, form};
-use acmirror_sim::harness::{readme_query, TestApp};
+use acmirror_sim::harness::{CampaignRate, TestApp};
 use diesel::prelude::*;
 
 #[derive(Debug, PartialEq, Eq, Queryable)]
@@ -236,45 +236,19 @@ async fn the_readme_query_counts_openers_and_clickers_per_campaign_by_name() {
         assert_eq!(app.post(&form(body)).await, 200);
     }
     app.apply_all().await;
-    let backend = if app.db.is_postgres() {
-        "PostgreSQL"
-    } else {
-        "SQLite"
-    };
-    let query = readme_query(&format!(
-        "Open and click rate per campaign over the last 30 days ({backend})"
-    ));
-    #[derive(Debug, PartialEq, diesel::QueryableByName)]
-    struct Counts {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        campaign: String,
-        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
-        sent: Option<i64>,
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        opened: i64,
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        clicked: i64,
-        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Double>)]
-        open_rate: Option<f64>,
-    }
-    let sql = format!(
-        "SELECT campaign, sent, opened, clicked, \
-         CAST(open_rate_pct AS DOUBLE PRECISION) AS open_rate FROM ({query}) q"
-    );
-    let got: Vec<Counts> = app
-        .with_conn(move |c| diesel::sql_query(sql).load(c).expect("the query runs"))
-        .await;
+    let got = app.campaign_rates().await;
     // Campaign 12, known by the name its deliveries carry: contact 3 opened, contacts 3 and 4
     // clicked; the send has no contact. Until a full run reads the campaign, its send count,
     // and so its rates, are unknown. Campaign 11's click is older than 30 days.
     assert_eq!(
         got,
-        [Counts {
+        [CampaignRate {
             campaign: "March newsletter".into(),
             sent: None,
             opened: 1,
             clicked: 2,
             open_rate: None,
+            click_rate: None,
         }]
     );
 }

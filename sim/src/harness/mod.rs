@@ -161,6 +161,30 @@ pub fn readme_query(title: &str) -> String {
     readme[start..end].to_owned()
 }
 
+/// A row of the README's open and click rates per campaign, the percentages read as doubles
+/// (numeric on PostgreSQL, real on SQLite).
+#[derive(Debug, PartialEq, diesel::QueryableByName)]
+pub struct CampaignRate {
+    /// The campaign's name.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub campaign: String,
+    /// E-mails it sent, once a run has read the campaign.
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    pub sent: Option<i64>,
+    /// Contacts who opened.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub opened: i64,
+    /// Contacts who clicked.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub clicked: i64,
+    /// Openers per 100 sent.
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Double>)]
+    pub open_rate: Option<f64>,
+    /// Clickers per 100 sent.
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Double>)]
+    pub click_rate: Option<f64>,
+}
+
 /// A command for `program` with none of the test process's `ACMIRROR_*` settings.
 pub fn command(program: &str) -> std::process::Command {
     let mut cmd = std::process::Command::new(program);
@@ -213,6 +237,29 @@ pub struct TestApp {
 }
 
 impl TestApp {
+    /// The README's open and click rates per campaign over the last 30 days, run as the
+    /// version of the query for this backend shows it.
+    pub async fn campaign_rates(&self) -> Vec<CampaignRate> {
+        let backend = if self.db.is_postgres() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        };
+        let query = readme_query(&format!(
+            "Open and click rate per campaign over the last 30 days ({backend})"
+        ));
+        let sql = format!(
+            "SELECT campaign, sent, opened, clicked, \
+             CAST(open_rate_pct AS DOUBLE PRECISION) AS open_rate, \
+             CAST(click_rate_pct AS DOUBLE PRECISION) AS click_rate FROM ({query}) q"
+        );
+        self.with_conn(move |c| {
+            use diesel::RunQueryDsl;
+            diesel::sql_query(sql).load(c).expect("the query runs")
+        })
+        .await
+    }
+
     /// Starts a daemon on a fresh database.
     pub async fn spawn() -> Self {
         Self::spawn_with(&[]).await
