@@ -33,6 +33,11 @@ use chrono_tz::America::Chicago;
 /// The time a piece of state became true upstream, in UTC.
 pub type SourceTime = NaiveDateTime;
 
+/// An API time as a source time (UTC, without zone).
+pub fn source_time(t: Option<DateTime<Utc>>) -> Option<SourceTime> {
+    t.map(|t| t.naive_utc())
+}
+
 /// The current time as the mirror records it (`synced_at`, `received_at`).
 pub fn now() -> NaiveDateTime {
     Utc::now().naive_utc()

@@ -7,7 +7,7 @@
 //! deleted upstream and are removed. An account whose plan has no campaigns answers 403: the
 //! pass then warns and leaves that table alone.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::NaiveDateTime;
 use diesel::QueryResult;
 
 use super::crm::{each_page, sweep, Read};
@@ -16,7 +16,7 @@ use crate::activecampaign as ac;
 use crate::db::DbConn;
 use crate::mirror::campaigns::{self, Campaign, Message};
 use crate::mirror::crm::Swept;
-use crate::time::{now, SourceTime};
+use crate::time::{now, source_time, SourceTime};
 
 /// What the pass did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -29,10 +29,6 @@ pub struct CampaignsOutcome {
     pub deleted: usize,
 }
 
-fn utc(t: Option<DateTime<Utc>>) -> Option<NaiveDateTime> {
-    t.map(|t| t.naive_utc())
-}
-
 fn campaign(c: &ac::Campaign) -> Campaign {
     Campaign {
         id: c.id,
@@ -40,11 +36,11 @@ fn campaign(c: &ac::Campaign) -> Campaign {
         campaign_type: c.campaign_type.clone(),
         status: c.status,
         message_id: c.message_id,
-        sent_at: utc(c.sdate),
-        last_sent_at: utc(c.ldate),
+        sent_at: source_time(c.sdate),
+        last_sent_at: source_time(c.ldate),
         send_amount: c.send_amt,
-        created_at: utc(c.cdate),
-        updated_at: utc(c.mdate),
+        created_at: source_time(c.cdate),
+        updated_at: source_time(c.mdate),
     }
 }
 
@@ -55,8 +51,8 @@ fn message(m: &ac::Message) -> Message {
         subject: m.subject.clone(),
         from_name: m.from_name.clone(),
         from_email: m.from_email.clone(),
-        created_at: utc(m.cdate),
-        updated_at: utc(m.mdate),
+        created_at: source_time(m.cdate),
+        updated_at: source_time(m.mdate),
     }
 }
 

@@ -13,10 +13,11 @@ use std::collections::BTreeSet;
 use std::future::Future;
 
 use anyhow::Context;
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::NaiveDateTime;
 use diesel::QueryResult;
 
 use super::deletions::guard;
+use super::passes::as_of;
 use super::Reconciler;
 use crate::activecampaign::{
     Account, AccountContact, ApiError, CrmPage, CustomFieldValue, DealContact,
@@ -26,7 +27,7 @@ use crate::mirror::crm::{
     self, account_rows, AccountContactState, AccountState, DealContactRow, FieldValue, Object,
     Swept,
 };
-use crate::time::{now, SourceTime};
+use crate::time::{now, source_time, SourceTime};
 
 /// Account deletion candidates confirmed one by one up to this many.
 const CONFIRM_UP_TO: usize = 200;
@@ -42,25 +43,16 @@ pub struct CrmOutcome {
     pub deleted: usize,
 }
 
-fn utc(t: Option<DateTime<Utc>>) -> Option<NaiveDateTime> {
-    t.map(|t| t.naive_utc())
-}
-
-/// The version of records whose source time is not comparable (zone-less or absent): the time
-/// the page was served by ActiveCampaign's clock, less a second, so that a delivery from the
-/// same second wins.
-fn as_of(served_at: DateTime<Utc>) -> SourceTime {
-    served_at.naive_utc() - chrono::Duration::seconds(1)
-}
-
 fn account_state(a: &Account, fetched_at: SourceTime) -> AccountState {
     AccountState {
         id: a.id,
         name: a.name.clone(),
         url: a.url.clone().filter(|u| !u.is_empty()),
         owner_id: a.owner,
-        created_at: utc(a.created),
-        source_time: utc(a.updated).or(utc(a.created)).unwrap_or(fetched_at),
+        created_at: source_time(a.created),
+        source_time: source_time(a.updated)
+            .or(source_time(a.created))
+            .unwrap_or(fetched_at),
     }
 }
 
@@ -129,7 +121,7 @@ fn apply_account_contacts(
             account_id: a.account,
             contact_id: a.contact,
             job_title: a.job_title.clone().filter(|j| !j.is_empty()),
-            at: utc(a.updated).unwrap_or(at),
+            at: source_time(a.updated).unwrap_or(at),
         })
         .collect();
     let changed = rows
@@ -150,7 +142,7 @@ fn apply_deal_contacts(c: &mut DbConn, page: &[DealContact], seen: i64) -> Query
             deal_id: d.deal,
             contact_id: d.contact,
             role_id: d.role,
-            created_at: utc(d.cdate),
+            created_at: source_time(d.cdate),
         })
         .collect();
     let changed = rows

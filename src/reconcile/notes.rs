@@ -13,14 +13,14 @@
 use std::collections::{BTreeSet, HashMap};
 
 use anyhow::Context;
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::NaiveDateTime;
 
 use super::deletions::guard;
 use super::Reconciler;
 use crate::activecampaign::{DealTask, Note};
 use crate::db::{blocking, write_tx_retrying, DbConn};
 use crate::mirror::notes::{self, Done, Kind, NoteState, TaskState};
-use crate::time::now;
+use crate::time::{now, source_time};
 
 /// Deletion candidates of one kind confirmed one by one up to this many.
 const CONFIRM_UP_TO: usize = 200;
@@ -36,17 +36,15 @@ pub struct NotesOutcome {
     pub deleted: usize,
 }
 
-fn utc(t: Option<DateTime<Utc>>) -> Option<NaiveDateTime> {
-    t.map(|t| t.naive_utc())
-}
-
 fn note_state(n: &Note, parent_id: i64, fetched_at: NaiveDateTime) -> NoteState {
     NoteState {
         id: n.id,
         parent_id,
         note: n.note.clone(),
-        created_at: utc(n.cdate),
-        source_time: utc(n.mdate).or(utc(n.cdate)).unwrap_or(fetched_at),
+        created_at: source_time(n.cdate),
+        source_time: source_time(n.mdate)
+            .or(source_time(n.cdate))
+            .unwrap_or(fetched_at),
     }
 }
 
@@ -56,14 +54,16 @@ fn task_state(
     types: &HashMap<i64, String>,
     fetched_at: NaiveDateTime,
 ) -> TaskState {
-    let version = utc(t.udate).or(utc(t.cdate)).unwrap_or(fetched_at);
+    let version = source_time(t.udate)
+        .or(source_time(t.cdate))
+        .unwrap_or(fetched_at);
     TaskState {
         id: t.id,
         deal_id,
         task_type: t.task_type_id.and_then(|id| types.get(&id).cloned()),
         title: Some(t.title.clone()),
         note: Some(t.note.clone()),
-        due_at: utc(t.duedate),
+        due_at: source_time(t.duedate),
         done: match t.is_done() {
             true => Done::Approx(version),
             false => Done::Open,

@@ -3,7 +3,6 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::QueryResult;
 
 use crate::activecampaign::{Contact, Deal};
@@ -13,11 +12,7 @@ use crate::mirror::deals::{self, DealState};
 use crate::mirror::tags::TagSet;
 use crate::mirror::values::{Membership, MembershipSource};
 use crate::mirror::{tags, values};
-use crate::time::SourceTime;
-
-fn utc(t: Option<DateTime<Utc>>) -> Option<NaiveDateTime> {
-    t.map(|t| t.naive_utc())
-}
+use crate::time::{source_time, SourceTime};
 
 /// The contact's scalar state as the API shows it, versioned by `udate`.
 pub fn contact_state(c: &Contact, fetched_at: SourceTime) -> ContactState {
@@ -27,8 +22,10 @@ pub fn contact_state(c: &Contact, fetched_at: SourceTime) -> ContactState {
         first_name: Some(c.first_name.clone()),
         last_name: Some(c.last_name.clone()),
         phone: Some(c.phone.clone()),
-        created_at: utc(c.cdate),
-        source_time: utc(c.udate).or(utc(c.cdate)).unwrap_or(fetched_at),
+        created_at: source_time(c.cdate),
+        source_time: source_time(c.udate)
+            .or(source_time(c.cdate))
+            .unwrap_or(fetched_at),
     }
 }
 
@@ -38,7 +35,7 @@ fn tag_set(c: &Contact, names: &BTreeMap<i64, String>) -> BTreeMap<String, Optio
         .iter()
         .filter_map(|t| {
             let name = t.name.clone().or_else(|| names.get(&t.tag_id).cloned())?;
-            Some((name, utc(t.added_at)))
+            Some((name, source_time(t.added_at)))
         })
         .collect()
 }
@@ -47,7 +44,7 @@ fn tag_set(c: &Contact, names: &BTreeMap<i64, String>) -> BTreeMap<String, Optio
 /// time the page was requested less a second, so that a webhook from the same second wins, or
 /// the contact's `udate` when that is later (the page shows the state at least as of then).
 fn parts_as_of(c: &Contact, requested: SourceTime) -> SourceTime {
-    utc(c.udate).map_or(requested, |u| u.max(requested))
+    source_time(c.udate).map_or(requested, |u| u.max(requested))
 }
 
 /// The values the mirror holds for `contact`.
@@ -108,8 +105,8 @@ pub fn apply_contacts(
             contact: c.id,
             list: *l,
             status: m.status,
-            subscribed_at: utc(m.sdate),
-            unsubscribed_at: utc(m.udate),
+            subscribed_at: source_time(m.sdate),
+            unsubscribed_at: source_time(m.udate),
             unsubscribe_reason: m.unsubscribe_reason.clone(),
             at,
         }));
@@ -169,11 +166,13 @@ pub fn deal_state(d: &Deal, fetched_at: SourceTime) -> Option<DealState> {
         owner_id: d.owner_id,
         contact_id: d.contact_id,
         status: d.status,
-        created_at: utc(d.cdate),
+        created_at: source_time(d.cdate),
         account_id: d.account,
         win_probability: d.win_probability,
-        next_task_at: utc(d.nextdate),
-        source_time: utc(d.mdate).or(utc(d.cdate)).unwrap_or(fetched_at),
+        next_task_at: source_time(d.nextdate),
+        source_time: source_time(d.mdate)
+            .or(source_time(d.cdate))
+            .unwrap_or(fetched_at),
     })
 }
 
