@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 
 use diesel::prelude::*;
 
+use super::dimensions::last_per_id;
 use super::newest_per_key;
 use crate::db::bulk::{Upsert, Val};
 use crate::db::schema::{
@@ -96,7 +97,7 @@ pub struct FieldDef {
 /// no longer listed removed. Returns the rows written or removed.
 pub fn replace_fields(conn: &mut DbConn, object: Object, defs: &[FieldDef]) -> QueryResult<usize> {
     let table = object.fields_table();
-    let rows = newest_per_key(defs, |d| d.id, |_| SourceTime::default());
+    let rows = last_per_id(defs, |d| d.id);
     let values: Vec<Vec<Val<'_>>> = rows
         .iter()
         .map(|d| {
@@ -398,7 +399,7 @@ pub fn upsert_deal_contacts(
     seen_run: i64,
     now: SourceTime,
 ) -> QueryResult<usize> {
-    let rows = newest_per_key(rows, |d| d.id, |_| SourceTime::default());
+    let rows = last_per_id(rows, |d| d.id);
     let values: Vec<Vec<Val<'_>>> = rows
         .iter()
         .map(|d| {

@@ -15,7 +15,7 @@ use crate::time::SourceTime;
 
 /// Of `rows` for one id the last given, in id order: what writing them one by one leaves
 /// (these tables carry no source times).
-fn last_per_id<'r, T: 'r>(
+pub(super) fn last_per_id<'r, T: 'r>(
     rows: impl IntoIterator<Item = &'r T>,
     id: impl Fn(&T) -> i64,
 ) -> Vec<&'r T> {

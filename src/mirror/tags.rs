@@ -322,13 +322,8 @@ fn present_with_times(
 
 /// The tags each contact has now.
 pub fn current(conn: &mut DbConn, ids: &[i64]) -> QueryResult<HashMap<i64, BTreeSet<String>>> {
-    let rows: Vec<(i64, String)> = cts::table
-        .filter(cts::contact_id.eq_any(ids))
-        .filter(cts::present.eq(true))
-        .select((cts::contact_id, cts::tag))
-        .load(conn)?;
     let mut out: HashMap<i64, BTreeSet<String>> = HashMap::new();
-    for (id, tag) in rows {
+    for (id, tag) in present_with_times(conn, ids)?.into_keys() {
         out.entry(id).or_default().insert(tag);
     }
     Ok(out)

@@ -10,46 +10,33 @@ use crate::db::schema::{contact_field_values as cfv, contact_lists as cl};
 use crate::db::DbConn;
 use crate::time::SourceTime;
 
-/// Writes `(contact, other key, value, as of)` rows given in arrival order, repeats allowed, into
-/// a table keyed by `(contact_id, key)` with a `value` column versioned by `updated_at`: of
-/// the rows for one key the newest is written (of equal times, the later given), and a value
-/// the table holds with a newer version stays. Returns the rows written.
-fn upsert_versioned<'a, V: Copy>(
-    conn: &mut DbConn,
-    table: &'static str,
-    columns: &'static [&'static str; 4],
-    rows: impl IntoIterator<Item = (i64, i64, V, SourceTime)>,
-    value: impl Fn(V) -> Val<'a>,
-) -> QueryResult<usize> {
-    let rows: Vec<Vec<Val<'a>>> = newest_per_key(rows, |r| (r.0, r.1), |r| r.3)
-        .into_iter()
-        .map(|(contact, key, v, at)| vec![Val::I64(contact), Val::I64(key), value(v), Val::Ts(at)])
-        .collect();
-    let [contact_id, key, value, updated_at] = columns;
-    Upsert {
-        table,
-        columns,
-        conflict: format!(
-            "ON CONFLICT ({contact_id}, {key}) DO UPDATE SET {value} = excluded.{value}, \
-             {updated_at} = excluded.{updated_at} WHERE {table}.{updated_at} <= excluded.{updated_at}"
-        ),
-    }
-    .run(conn, &rows)
-}
-
-/// Writes field values `(contact, field, value, as of)`, in arrival order, repeats allowed; a
-/// value held with a newer version stays. Returns the rows written.
+/// Writes field values `(contact, field, value, as of)`, in arrival order, repeats allowed: of
+/// the values for one (contact, field) the newest is written (of equal times, the later
+/// given), and a value held with a newer version stays. Returns the rows written.
 pub fn upsert_field_values(
     conn: &mut DbConn,
     values: &[(i64, i64, String, SourceTime)],
 ) -> QueryResult<usize> {
-    upsert_versioned(
-        conn,
-        "contact_field_values",
-        &["contact_id", "field_id", "value", "updated_at"],
-        values.iter().map(|(c, f, v, at)| (*c, *f, v.as_str(), *at)),
-        Val::Text,
-    )
+    let rows: Vec<Vec<Val<'_>>> = newest_per_key(values, |r| (r.0, r.1), |r| r.3)
+        .into_iter()
+        .map(|(contact, field, value, at)| {
+            vec![
+                Val::I64(*contact),
+                Val::I64(*field),
+                Val::Text(value),
+                Val::Ts(*at),
+            ]
+        })
+        .collect();
+    Upsert {
+        table: "contact_field_values",
+        columns: &["contact_id", "field_id", "value", "updated_at"],
+        conflict: "ON CONFLICT (contact_id, field_id) DO UPDATE SET value = excluded.value, \
+                   updated_at = excluded.updated_at \
+                   WHERE contact_field_values.updated_at <= excluded.updated_at"
+            .to_owned(),
+    }
+    .run(conn, &rows)
 }
 
 /// A contact's membership of a list as of `at`.

@@ -10,24 +10,13 @@
 use chrono::NaiveDateTime;
 use diesel::QueryResult;
 
-use super::crm::{each_page, sweep, Read};
+use super::crm::{each_page, sweep, CrmOutcome, Read};
 use super::Reconciler;
 use crate::activecampaign as ac;
 use crate::db::DbConn;
 use crate::mirror::campaigns::{self, Campaign, Message};
 use crate::mirror::crm::Swept;
 use crate::time::{now, source_time, SourceTime};
-
-/// What the pass did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct CampaignsOutcome {
-    /// Campaigns and messages read from the API.
-    pub fetched: usize,
-    /// Rows whose mirrored state changed.
-    pub changed: usize,
-    /// Rows removed (deleted upstream).
-    pub deleted: usize,
-}
 
 fn campaign(c: &ac::Campaign) -> Campaign {
     Campaign {
@@ -93,7 +82,7 @@ pub async fn reconcile(
     started_at: NaiveDateTime,
     remove: bool,
     allow_mass_delete: bool,
-) -> anyhow::Result<CampaignsOutcome> {
+) -> anyhow::Result<CrmOutcome> {
     let client = rec.client.clone();
     let read_campaigns = each_page(
         rec,
@@ -111,7 +100,7 @@ pub async fn reconcile(
         run_id,
     )
     .await?;
-    let mut outcome = CampaignsOutcome::default();
+    let mut outcome = CrmOutcome::default();
     for read in [read_campaigns, read_messages] {
         let (fetched, changed) = read.counts();
         outcome.fetched += fetched;

@@ -32,14 +32,14 @@ use crate::time::{now, source_time, SourceTime};
 /// Account deletion candidates confirmed one by one up to this many.
 const CONFIRM_UP_TO: usize = 200;
 
-/// What the pass did.
+/// What a pass over CRM collections did (this one, and campaigns and messages).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CrmOutcome {
     /// Records read from the API.
     pub fetched: usize,
     /// Rows whose mirrored state changed, associations and values gone upstream included.
     pub changed: usize,
-    /// Accounts marked deleted.
+    /// Records marked deleted or removed (accounts; campaigns and messages).
     pub deleted: usize,
 }
 
