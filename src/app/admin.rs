@@ -1,46 +1,180 @@
-//! `/admin/resync` and `/admin/status` of `serve`: the HTTP layer's trigger, served by the
-//! reconciler and the status document.
+//! `/admin/*` of `serve`: resyncs through the reconciler, replays through the running apply
+//! worker, and the documents of the status command and the dashboard.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
+use chrono::Utc;
 use futures_util::future::BoxFuture;
+use tokio::sync::Notify;
 
 use crate::config::Settings;
-use crate::db::Pool;
-use crate::http::{ResyncTrigger, TriggerError};
+use crate::db::{blocking, write_tx_retrying, Pool, WriteGate};
+use crate::http::{Admin, Document, ReplayTarget, TriggerError};
+use crate::ops::dashboard::{self, ApiReach};
+use crate::ops::replay;
 use crate::reconcile::{LogProgress, Mode, Reconciler, RunRequest, StartError, Trigger};
 
-/// Serves `/admin/resync` and `/admin/status`.
-pub struct AdminOps {
-    pool: Pool,
-    settings: Settings,
-    rec: Option<Reconciler>,
+/// How long an API check is trusted before the dashboard's next look starts another (one
+/// request each time, so an open dashboard costs 12 requests an hour).
+const API_CHECK_EVERY: Duration = Duration::from_secs(300);
+/// After a failed check, the next one comes sooner.
+const API_RECHECK_AFTER_FAILURE: Duration = Duration::from_secs(60);
+/// Longest a one-delivery replay waits for the apply worker.
+const REPLAY_WAIT: Duration = Duration::from_secs(10);
+
+/// What the admin operations need of the daemon.
+pub struct Parts {
+    /// The database.
+    pub pool: Pool,
+    /// The settings `serve` runs with.
+    pub settings: Settings,
+    /// The reconciler; `None` when the API is not configured.
+    pub rec: Option<Reconciler>,
+    /// SQLite's write turns.
+    pub gate: WriteGate,
+    /// Wakes the apply worker.
+    pub applied: Arc<Notify>,
+}
+
+/// The last API check and whether one is under way.
+#[derive(Default)]
+struct ApiCheck {
+    last: Option<(Instant, ApiReach)>,
+    running: bool,
+}
+
+/// Serves `/admin/*`; clones share one state.
+#[derive(Clone)]
+pub struct AdminOps(Arc<Inner>);
+
+struct Inner {
+    parts: Parts,
+    webhook_url: OnceLock<String>,
+    api: Arc<Mutex<ApiCheck>>,
 }
 
 impl AdminOps {
-    /// Admin operations over this mirror; `rec` is `None` when the API is not configured.
-    pub fn new(pool: Pool, settings: Settings, rec: Option<Reconciler>) -> Arc<Self> {
-        Arc::new(Self {
-            pool,
-            settings,
-            rec,
-        })
+    /// Admin operations over this mirror.
+    pub fn new(parts: Parts) -> Self {
+        Self(Arc::new(Inner {
+            parts,
+            webhook_url: OnceLock::new(),
+            api: Arc::default(),
+        }))
+    }
+
+    /// The webhook URL with its secret masked, once the server is bound.
+    pub fn set_webhook_url(&self, url: String) {
+        let _ = self.0.webhook_url.set(url);
+    }
+
+    /// The last API check's outcome; starts a new check in the background when it is stale,
+    /// so that no dashboard request waits for the API.
+    fn api_reach(&self) -> ApiReach {
+        let settings = &self.0.parts.settings;
+        let Some(api) = settings.api.clone() else {
+            return ApiReach::default();
+        };
+        let mut reach = ApiReach {
+            configured: true,
+            url: Some(crate::ops::status::public_api_url(&api.url)),
+            ..ApiReach::default()
+        };
+        let mut check = self.0.api.lock().unwrap_or_else(|p| p.into_inner());
+        let stale = match &check.last {
+            None => true,
+            Some((at, last)) => {
+                let every = if last.reachable == Some(true) {
+                    API_CHECK_EVERY
+                } else {
+                    API_RECHECK_AFTER_FAILURE
+                };
+                at.elapsed() >= every
+            }
+        };
+        if let Some((_, last)) = &check.last {
+            reach.reachable = last.reachable;
+            reach.checked_at = last.checked_at;
+            reach.error = last.error.clone();
+        }
+        if stale && !check.running {
+            check.running = true;
+            let shared = self.0.api.clone();
+            tokio::spawn(async move {
+                let outcome = crate::ops::status::probe_api(&api).await;
+                let result = ApiReach {
+                    reachable: Some(outcome.is_ok()),
+                    checked_at: Some(Utc::now()),
+                    error: outcome.err(),
+                    ..ApiReach::default()
+                };
+                let mut check = shared.lock().unwrap_or_else(|p| p.into_inner());
+                check.last = Some((Instant::now(), result));
+                check.running = false;
+            });
+        }
+        reach
+    }
+
+    /// Requeues one delivery, wakes the apply worker and waits for its outcome.
+    async fn replay_one(&self, id: i64) -> anyhow::Result<Option<serde_json::Value>> {
+        let pool = self.0.parts.pool.clone();
+        let requeued = {
+            let _turn = self.0.parts.gate.enter().await;
+            blocking(&pool, move |conn| {
+                Ok(write_tx_retrying(conn, |c| {
+                    crate::webhook::worker::requeue(c, &[id])
+                })?)
+            })
+            .await?
+        };
+        if requeued == 0 {
+            return Ok(None);
+        }
+        self.0.parts.applied.notify_one();
+        let deadline = Instant::now() + REPLAY_WAIT;
+        loop {
+            let report = blocking(&pool, move |conn| Ok(replay::outcome(conn, &[id])?)).await?;
+            if report.still_pending == 0 || Instant::now() >= deadline {
+                let report = replay::ReplayReport { requeued, ..report };
+                return Ok(Some(serde_json::to_value(report)?));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Marks every failed delivery pending and wakes the apply worker.
+    async fn replay_failed(&self) -> anyhow::Result<serde_json::Value> {
+        let pool = self.0.parts.pool.clone();
+        let requeued = {
+            let _turn = self.0.parts.gate.enter().await;
+            blocking(&pool, |conn| {
+                Ok(write_tx_retrying(conn, replay::requeue_failed)?)
+            })
+            .await?
+        };
+        self.0.parts.applied.notify_one();
+        Ok(serde_json::json!({ "requeued": requeued }))
     }
 }
 
-impl ResyncTrigger for AdminOps {
-    fn trigger(&self, full: bool) -> BoxFuture<'static, Result<i64, TriggerError>> {
-        let rec = self.rec.clone();
+impl Admin for AdminOps {
+    fn trigger(
+        &self,
+        full: bool,
+        allow_mass_delete: bool,
+    ) -> BoxFuture<'static, Result<i64, TriggerError>> {
+        let rec = self.0.parts.rec.clone();
         Box::pin(async move {
             let rec = rec.ok_or(TriggerError::NotConfigured)?;
             let mode = if full { Mode::Full } else { Mode::Incremental };
-            let run = rec
-                .prepare(RunRequest::new(mode, Trigger::Admin))
-                .await
-                .map_err(|e| match e {
-                    StartError::Busy => TriggerError::Busy(e.to_string()),
-                    StartError::Other(e) => TriggerError::Failed(format!("{e:#}")),
-                })?;
+            let mut request = RunRequest::new(mode, Trigger::Admin);
+            request.allow_mass_delete = full && allow_mass_delete;
+            let run = rec.prepare(request).await.map_err(|e| match e {
+                StartError::Busy => TriggerError::Busy(e.to_string()),
+                StartError::Other(e) => TriggerError::Failed(format!("{e:#}")),
+            })?;
             let id = run.run_id();
             tokio::spawn(async move {
                 let summary = run.execute(&LogProgress).await;
@@ -50,7 +184,58 @@ impl ResyncTrigger for AdminOps {
         })
     }
 
-    fn status(&self) -> Result<serde_json::Value, String> {
-        crate::ops::status::document(&self.pool, &self.settings)
+    fn document(&self, which: Document) -> BoxFuture<'static, Result<serde_json::Value, String>> {
+        let ops = self.clone();
+        Box::pin(async move {
+            let (pool, settings) = (ops.0.parts.pool.clone(), ops.0.parts.settings.clone());
+            let api = match which {
+                Document::Overview => ops.api_reach(),
+                _ => ApiReach::default(),
+            };
+            let webhook_url = ops.0.webhook_url.get().cloned();
+            blocking(&pool, move |conn| {
+                let now = Utc::now();
+                Ok(match which {
+                    Document::Status => {
+                        serde_json::to_value(crate::ops::status::collect_at(conn, &settings, now)?)?
+                    }
+                    Document::Overview => serde_json::to_value(dashboard::overview(
+                        conn,
+                        &settings,
+                        webhook_url,
+                        api,
+                        now,
+                    )?)?,
+                    Document::DeliveriesPerMinute => {
+                        serde_json::to_value(dashboard::per_minute(conn, now)?)?
+                    }
+                    Document::ApplyHistory => {
+                        serde_json::to_value(dashboard::apply_history(conn, now)?)?
+                    }
+                    Document::Runs => {
+                        serde_json::json!({ "runs": dashboard::runs(conn, now)? })
+                    }
+                    Document::Failed { before } => {
+                        serde_json::to_value(dashboard::failed(conn, before)?)?
+                    }
+                })
+            })
+            .await
+            .map_err(|e| format!("{e:#}"))
+        })
+    }
+
+    fn replay(
+        &self,
+        target: ReplayTarget,
+    ) -> BoxFuture<'static, Result<Option<serde_json::Value>, String>> {
+        let ops = self.clone();
+        Box::pin(async move {
+            match target {
+                ReplayTarget::One(id) => ops.replay_one(id).await,
+                ReplayTarget::AllFailed => ops.replay_failed().await.map(Some),
+            }
+            .map_err(|e| format!("{e:#}"))
+        })
     }
 }

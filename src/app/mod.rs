@@ -34,6 +34,19 @@ use crate::webhook::worker;
 /// Key of the generated webhook secret in `acmirror_meta`.
 const SECRET_KEY: &str = "webhook_secret";
 
+/// The webhook path as shown when the secret is not to be shown.
+pub const MASKED_WEBHOOK_PATH: &str = "/webhooks/activecampaign/****";
+
+/// Where `serve` answers: `https://` when it serves TLS itself.
+pub fn base_url(settings: &Settings, addr: SocketAddr) -> String {
+    let scheme = if settings.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    format!("{scheme}://{addr}")
+}
+
 /// Opens the pool and brings the schema up to date; returns the migrations applied.
 pub async fn open_database(settings: &Settings) -> anyhow::Result<(Pool, Vec<String>)> {
     let url = settings.database.clone();
@@ -210,7 +223,14 @@ impl Daemon {
             Some(api) => Some(Reconciler::new(pool.clone(), api, metrics.clone())?),
             None => None,
         };
-        let admin = admin::AdminOps::new(pool.clone(), settings.clone(), reconciler.clone());
+        let admin = admin::AdminOps::new(admin::Parts {
+            pool: pool.clone(),
+            settings: settings.clone(),
+            rec: reconciler.clone(),
+            gate: gate.clone(),
+            applied: notify.clone(),
+        });
+        let history_gate = gate.clone();
         let apply_task = tokio::spawn(worker::run(
             pool.clone(),
             metrics.clone(),
@@ -224,7 +244,7 @@ impl Daemon {
             secret: secret.clone(),
             admin_token: settings.admin_token.clone(),
             metrics: metrics.clone(),
-            admin: Some(admin),
+            admin: Some(Arc::new(admin.clone())),
             limits: settings.http_limits,
             body_budget: http::body::BodyBudget::new(settings.http_limits.body_memory),
             health,
@@ -235,9 +255,15 @@ impl Daemon {
             None => None,
         };
         let (server, addr) = http::bind(settings.listen, state, workers, tls)?;
+        admin.set_webhook_url(format!("{}{MASKED_WEBHOOK_PATH}", base_url(settings, addr)));
         let handle = server.handle();
         let server_task = tokio::spawn(server);
         tasks.push(apply_task);
+        tasks.push(tokio::spawn(crate::webhook::history::run(
+            pool.clone(),
+            history_gate,
+            shutdown.clone(),
+        )));
         if let Some(rec) = &reconciler {
             tasks.extend(schedule::spawn(rec, settings, &shutdown));
         }
@@ -288,5 +314,27 @@ impl Daemon {
                 spool.remove_if_empty();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Settings, SettingsArgs};
+
+    #[test]
+    fn the_banner_names_https_when_serve_terminates_tls() {
+        let env = |tls: bool| {
+            move |k: &str| match k {
+                "ACMIRROR_TLS_CERT" if tls => Some("/etc/acmirror/cert.pem".to_owned()),
+                "ACMIRROR_TLS_KEY" if tls => Some("/etc/acmirror/key.pem".to_owned()),
+                _ => None,
+            }
+        };
+        let addr: SocketAddr = "127.0.0.1:8080".parse().expect("address");
+        let plain = Settings::load(&SettingsArgs::default(), &env(false)).expect("settings");
+        let tls = Settings::load(&SettingsArgs::default(), &env(true)).expect("settings");
+        assert_eq!(base_url(&plain, addr), "http://127.0.0.1:8080");
+        assert_eq!(base_url(&tls, addr), "https://127.0.0.1:8080");
     }
 }

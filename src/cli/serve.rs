@@ -4,7 +4,7 @@ use anyhow::Context;
 
 use std::sync::Arc;
 
-use crate::app::{open_database, Daemon};
+use crate::app::{base_url, open_database, Daemon, MASKED_WEBHOOK_PATH};
 use crate::config::SettingsArgs;
 use crate::metrics::Metrics;
 
@@ -40,19 +40,6 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// The webhook path as shown when the secret is configured.
-pub const MASKED_WEBHOOK_PATH: &str = "/webhooks/activecampaign/****";
-
-/// Where `serve` answers: `https://` when it serves TLS itself.
-fn base_url(settings: &crate::config::Settings, addr: std::net::SocketAddr) -> String {
-    let scheme = if settings.tls.is_some() {
-        "https"
-    } else {
-        "http"
-    };
-    format!("{scheme}://{addr}")
-}
-
 fn announce(settings: &crate::config::Settings, daemon: &Daemon) {
     let base = base_url(settings, daemon.addr);
     if daemon.secret_generated {
@@ -78,26 +65,4 @@ pub async fn wait_for_signal() -> anyhow::Result<()> {
         _ = term.recv() => {}
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::{Settings, SettingsArgs};
-
-    #[test]
-    fn the_banner_names_https_when_serve_terminates_tls() {
-        let env = |tls: bool| {
-            move |k: &str| match k {
-                "ACMIRROR_TLS_CERT" if tls => Some("/etc/acmirror/cert.pem".to_owned()),
-                "ACMIRROR_TLS_KEY" if tls => Some("/etc/acmirror/key.pem".to_owned()),
-                _ => None,
-            }
-        };
-        let addr: std::net::SocketAddr = "127.0.0.1:8080".parse().expect("address");
-        let plain = Settings::load(&SettingsArgs::default(), &env(false)).expect("settings");
-        let tls = Settings::load(&SettingsArgs::default(), &env(true)).expect("settings");
-        assert_eq!(base_url(&plain, addr), "http://127.0.0.1:8080");
-        assert_eq!(base_url(&tls, addr), "https://127.0.0.1:8080");
-    }
 }

@@ -44,20 +44,9 @@ pub fn run(args: StatusArgs) -> Result<(), CliError> {
 
 /// One `GET /users/me`, no retries: does the API answer with this token?
 fn check_api(api: &crate::config::ApiSettings) -> (bool, Option<String>) {
-    use crate::activecampaign::{ApiClient, ClientConfig, RetryPolicy};
-    let mut config = ClientConfig::new(api.url.clone(), api.token.clone());
-    config.rate_limit = api.rate_limit;
-    config.retry = RetryPolicy {
-        max_attempts: 1,
-        ..RetryPolicy::default()
-    };
-    config.request_timeout = std::time::Duration::from_secs(10);
     let outcome = tokio::runtime::Runtime::new()
         .map_err(|e| e.to_string())
-        .and_then(|rt| {
-            rt.block_on(async { ApiClient::new(config)?.users_me().await.map(|_| ()) })
-                .map_err(|e| e.to_string())
-        });
+        .and_then(|rt| rt.block_on(status::probe_api(api)));
     match outcome {
         Ok(()) => (true, None),
         Err(e) => (false, Some(e)),

@@ -215,6 +215,7 @@ diesel::table! {
         checkpoint -> Text,
         watermark -> Nullable<Timestamp>,
         heartbeat_at -> Nullable<Timestamp>,
+        rate_limited -> BigInt,
     }
 }
 
@@ -386,6 +387,26 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Deliveries stored per minute of receipt and event type, counted by each process
+    /// (`writer`) as it stores them; the dashboard's 24-hour chart.
+    delivery_minutes (minute, event_type, writer) {
+        minute -> Timestamp,
+        event_type -> Text,
+        writer -> BigInt,
+        deliveries -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// The apply backlog and lag, sampled once a minute by `serve`.
+    apply_samples (at) {
+        at -> Timestamp,
+        backlog -> BigInt,
+        lag_seconds -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     contacts,
     tags,
@@ -416,4 +437,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     deal_contacts,
     campaigns,
     messages,
+    delivery_minutes,
+    apply_samples,
 );

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod body;
+pub mod dashboard;
 pub mod limits;
 pub mod webhook;
 
@@ -46,16 +47,54 @@ impl TriggerError {
     }
 }
 
-/// Something that can start a reconciliation run for `POST /admin/resync`.
-pub trait ResyncTrigger: Send + Sync {
+/// A document the dashboard reads (`GET /admin/...`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Document {
+    /// `/admin/status`: the `status --json` document.
+    Status,
+    /// `/admin/overview`.
+    Overview,
+    /// `/admin/deliveries/per-minute`.
+    DeliveriesPerMinute,
+    /// `/admin/apply/history`.
+    ApplyHistory,
+    /// `/admin/runs`.
+    Runs,
+    /// `/admin/deliveries/failed`, the page of ids below `before`.
+    Failed {
+        /// Keyset: only ids below this one.
+        before: Option<i64>,
+    },
+}
+
+/// What `POST /admin/replay` replays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplayTarget {
+    /// One delivery: replayed now, its outcome answered.
+    One(i64),
+    /// Every failed delivery: handed to the apply worker, the count answered.
+    AllFailed,
+}
+
+/// The operations behind `/admin/*`, served by the daemon.
+pub trait Admin: Send + Sync {
     /// Starts a run (`full` or incremental) in the background and returns its id, or why it
     /// could not start.
     fn trigger(
         &self,
         full: bool,
+        allow_mass_delete: bool,
     ) -> futures_util::future::BoxFuture<'static, Result<i64, TriggerError>>;
-    /// The `status --json` document.
-    fn status(&self) -> Result<serde_json::Value, String>;
+    /// A document, as JSON.
+    fn document(
+        &self,
+        which: Document,
+    ) -> futures_util::future::BoxFuture<'static, Result<serde_json::Value, String>>;
+    /// Replays deliveries; `Ok(None)` when the one named does not exist.
+    fn replay(
+        &self,
+        target: ReplayTarget,
+    ) -> futures_util::future::BoxFuture<'static, Result<Option<serde_json::Value>, String>>;
 }
 
 /// Shared state of the handlers.
@@ -71,7 +110,7 @@ pub struct AppState {
     /// Metrics.
     pub metrics: Arc<Metrics>,
     /// Admin operations, when the daemon offers them.
-    pub admin: Option<Arc<dyn ResyncTrigger>>,
+    pub admin: Option<Arc<dyn Admin>>,
     /// Connection, time and memory bounds.
     pub limits: limits::HttpLimits,
     /// Memory that request bodies in flight may hold, shared by all workers.
@@ -123,7 +162,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(webhook::receive),
         )
         .route("/admin/resync", web::post().to(admin::resync))
-        .route("/admin/status", web::get().to(admin::status));
+        .route("/admin/replay", web::post().to(admin::replay))
+        .route("/admin/status", web::get().to(admin::status))
+        .route("/admin/overview", web::get().to(admin::overview))
+        .route(
+            "/admin/deliveries/per-minute",
+            web::get().to(admin::deliveries_per_minute),
+        )
+        .route("/admin/deliveries/failed", web::get().to(admin::failed))
+        .route("/admin/apply/history", web::get().to(admin::apply_history))
+        .route("/admin/runs", web::get().to(admin::runs))
+        .configure(dashboard::routes);
 }
 
 /// Loads a PEM certificate chain and private key for serving HTTPS.

@@ -2,6 +2,7 @@
 //! `register-webhook` compute and do, without their printing. The CLI in `crate::cli` renders
 //! the results; `/admin/status` serves the same status document.
 
+pub mod dashboard;
 pub mod events;
 pub mod register;
 pub mod replay;

@@ -106,8 +106,19 @@ fn select(conn: &mut DbConn, selector: &Selector) -> QueryResult<(Vec<i64>, Vec<
     Ok((ids, Vec::new()))
 }
 
-/// Counts the selected deliveries by their status after the drain.
-fn outcome(conn: &mut DbConn, ids: &[i64]) -> QueryResult<ReplayReport> {
+/// Marks every failed delivery pending, in one statement, for a running apply worker to
+/// apply; returns how many.
+pub fn requeue_failed(conn: &mut DbConn) -> QueryResult<usize> {
+    diesel::update(we::table.filter(we::status.eq(DeliveryStatus::Failed)))
+        .set((
+            we::status.eq(DeliveryStatus::Pending),
+            we::error.eq(None::<String>),
+        ))
+        .execute(conn)
+}
+
+/// Counts the given deliveries by their status now.
+pub fn outcome(conn: &mut DbConn, ids: &[i64]) -> QueryResult<ReplayReport> {
     let mut report = ReplayReport::default();
     for chunk in ids.chunks(crate::db::CHUNK) {
         let rows: Vec<(i64, DeliveryStatus, Option<String>)> = we::table

@@ -39,11 +39,19 @@ pub(super) fn source_start(rec: &Reconciler, started_at: NaiveDateTime) -> Naive
 pub(super) fn guard(table: &str, candidates: usize, live: i64, allow: bool) -> anyhow::Result<()> {
     if too_many(candidates, live) && !allow {
         anyhow::bail!(
-            "the full run would mark {candidates} of {live} {table} deleted (more than 10%); nothing was deleted. \
+            "the full run would mark {candidates} of {live} {table} deleted (more than 10%); {GUARD_REFUSAL} \
              If ActiveCampaign really lost them, run `acmirror resync --full --allow-mass-delete`"
         );
     }
     Ok(())
+}
+
+/// What every refusal of the mass-delete guard says, and [`is_guard_refusal`] looks for.
+const GUARD_REFUSAL: &str = "nothing was deleted.";
+
+/// True when a run's error is the mass-delete guard's refusal.
+pub fn is_guard_refusal(error: &str) -> bool {
+    error.contains(GUARD_REFUSAL) && error.contains("--allow-mass-delete")
 }
 
 /// Marks what the pass of run `run_id` did not see; returns the rows marked.
@@ -132,7 +140,7 @@ async fn detect_deals(
     if refused {
         anyhow::bail!(
             "the full run would mark at least {} of {live} deals deleted (more than 10%, each confirmed \
-             gone with GET /deals/{{id}}); nothing was deleted. If ActiveCampaign really lost them, \
+             gone with GET /deals/{{id}}); {GUARD_REFUSAL} If ActiveCampaign really lost them, \
              run `acmirror resync --full --allow-mass-delete`",
             gone.len()
         );

@@ -62,6 +62,8 @@ pub struct PreparedRun {
     resumed: bool,
     /// Pages committed by this process, to look at planner statistics every few pages.
     pages: u64,
+    /// 429s counted before this process took the run over (a resumed run's earlier part).
+    base_rate_limited: i64,
 }
 
 impl Reconciler {
@@ -133,6 +135,7 @@ impl Reconciler {
             counters,
             resumed,
             pages: 0,
+            base_rate_limited: counters.rate_limited,
         })
     }
 
@@ -176,6 +179,7 @@ impl PreparedRun {
         }
         let api = self.rec.client.stats().since(&api_start);
         self.counters.api_requests = base_requests + api.requests as i64;
+        self.counters.rate_limited = self.base_rate_limited + api.rate_limited as i64;
         let error = outcome.err().map(|e| format!("{e:#}"));
         let watermark = (error.is_none() && self.req.is_whole_account()).then_some(self.started_at);
         let (pool, id, counters, err_text) = (

@@ -84,8 +84,9 @@ impl PreparedRun {
     }
 
     fn count_requests(&mut self, api_start: &StatsSnapshot, base: i64) {
-        self.counters.api_requests =
-            base + self.rec.client.stats().since(api_start).requests as i64;
+        let api = self.rec.client.stats().since(api_start);
+        self.counters.api_requests = base + api.requests as i64;
+        self.counters.rate_limited = self.base_rate_limited + api.rate_limited as i64;
     }
 
     /// Moves the checkpoint to `phase` and commits it.

@@ -86,6 +86,8 @@ pub struct Counters {
     pub changed: i64,
     /// Records marked deleted.
     pub deleted: i64,
+    /// 429 answers received.
+    pub rate_limited: i64,
 }
 
 impl Counters {
@@ -148,6 +150,7 @@ struct StoredRun {
     records_fetched: i64,
     records_changed: i64,
     records_deleted: i64,
+    rate_limited: i64,
 }
 
 /// The latest run, if it is of this mode and scope and did not finish: it resumes.
@@ -176,6 +179,7 @@ pub fn find_resumable(
         records_fetched: fetched,
         records_changed: changed,
         records_deleted: deleted,
+        rate_limited,
     } = last;
     let recent = now - started_at < chrono::Duration::hours(24);
     let unfinished = match status {
@@ -196,6 +200,7 @@ pub fn find_resumable(
         fetched,
         changed,
         deleted,
+        rate_limited,
     };
     Ok(Some(Resumable {
         id,
@@ -249,6 +254,7 @@ pub fn save(
             sr::records_fetched.eq(counters.fetched),
             sr::records_changed.eq(counters.changed),
             sr::records_deleted.eq(counters.deleted),
+            sr::rate_limited.eq(counters.rate_limited),
             sr::heartbeat_at.eq(now),
         ))
         .execute(conn)
@@ -278,6 +284,7 @@ pub fn finish(
             sr::records_fetched.eq(counters.fetched),
             sr::records_changed.eq(counters.changed),
             sr::records_deleted.eq(counters.deleted),
+            sr::rate_limited.eq(counters.rate_limited),
             sr::heartbeat_at.eq(now),
         ))
         .execute(conn)

@@ -4,6 +4,7 @@ pub mod apply;
 pub mod decode;
 pub mod event;
 pub mod fallback;
+pub mod history;
 pub mod kind;
 pub mod perstag;
 pub mod retention;

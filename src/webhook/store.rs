@@ -25,6 +25,7 @@ use tokio::sync::{mpsc, oneshot, Notify};
 
 use super::decode::decode;
 use super::event::Delivery;
+use super::history;
 use super::spool::Spool;
 use super::status::DeliveryStatus;
 use crate::db::bulk::{Upsert, Val};
@@ -218,7 +219,7 @@ pub fn insert_all(conn: &mut DbConn, deliveries: &[NewDelivery]) -> QueryResult<
         .into_iter()
         .map(|w| (w.body_sha256, (w.id, w.deliveries)))
         .collect();
-    deliveries
+    let stored = deliveries
         .iter()
         .enumerate()
         .map(|(i, d)| {
@@ -234,7 +235,16 @@ pub fn insert_all(conn: &mut DbConn, deliveries: &[NewDelivery]) -> QueryResult<
                 Stored::Duplicate(id)
             })
         })
-        .collect()
+        .collect::<QueryResult<Vec<Stored>>>()?;
+    history::count_stored(
+        conn,
+        deliveries
+            .iter()
+            .zip(&stored)
+            .filter(|(_, s)| matches!(s, Stored::New(_)))
+            .map(|(d, _)| (d.received_at, d.event_type.as_deref())),
+    )?;
+    Ok(stored)
 }
 
 /// Why a delivery could not be stored.

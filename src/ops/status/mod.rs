@@ -278,7 +278,26 @@ pub fn document(pool: &crate::db::Pool, settings: &Settings) -> Result<serde_jso
     serde_json::to_value(status).map_err(|e| e.to_string())
 }
 
-fn schedule_info(schedule: Option<&cron::Schedule>, now: DateTime<Utc>) -> ScheduleInfo {
+/// One `GET /users/me` with its own client, no retries, at most 10 s: does the API answer
+/// with this URL and token? The error names the cause, never the token.
+pub async fn probe_api(api: &crate::config::ApiSettings) -> Result<(), String> {
+    use crate::activecampaign::{ApiClient, ClientConfig, RetryPolicy};
+    let mut config = ClientConfig::new(api.url.clone(), api.token.clone());
+    config.rate_limit = api.rate_limit;
+    config.retry = RetryPolicy {
+        max_attempts: 1,
+        ..RetryPolicy::default()
+    };
+    config.request_timeout = std::time::Duration::from_secs(10);
+    let client = ApiClient::new(config).map_err(|e| e.to_string())?;
+    client
+        .users_me()
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+pub(crate) fn schedule_info(schedule: Option<&cron::Schedule>, now: DateTime<Utc>) -> ScheduleInfo {
     match schedule {
         None => ScheduleInfo {
             cron: None,
@@ -293,7 +312,7 @@ fn schedule_info(schedule: Option<&cron::Schedule>, now: DateTime<Utc>) -> Sched
 
 /// The API URL without user info, query or fragment: a token pasted into the URL by mistake
 /// must not reach a status page.
-fn public_api_url(raw: &str) -> String {
+pub(crate) fn public_api_url(raw: &str) -> String {
     match url::Url::parse(raw) {
         Ok(mut u) => {
             // Clearing credentials fails only for URLs that cannot have them.
