@@ -5,7 +5,7 @@ use secrecy::ExposeSecret;
 use serde::Deserialize;
 
 use super::webhook::secret_matches;
-use super::{Admin, AppState, Document, ReplayTarget};
+use super::{AppState, Document, ReplayTarget};
 
 /// The token of an `Authorization: Bearer <token>` value. The scheme is case-insensitive
 /// (RFC 9110 §11.1), so `bearer` and `BEARER` are accepted as well.
@@ -74,11 +74,9 @@ fn json(status: actix_web::http::StatusCode, value: &impl serde::Serialize) -> H
         .json(value)
 }
 
-/// The admin operations, or the answer when the daemon offers none.
-fn operations(state: &AppState) -> Result<std::sync::Arc<dyn Admin>, HttpResponse> {
-    state.admin.clone().ok_or_else(|| {
-        HttpResponse::ServiceUnavailable().body("admin operations are not available")
-    })
+/// The answer when the daemon offers no admin operations.
+fn unavailable() -> HttpResponse {
+    HttpResponse::ServiceUnavailable().body("admin operations are not available")
 }
 
 /// Reads a small JSON body once the token is accepted; an empty body is `T::default()`.
@@ -127,9 +125,8 @@ pub async fn resync(
         Ok(r) => r,
         Err(resp) => return resp,
     };
-    let admin = match operations(&state) {
-        Ok(a) => a,
-        Err(_) => return super::TriggerError::NotConfigured.response(),
+    let Some(admin) = state.admin.clone() else {
+        return super::TriggerError::NotConfigured.response();
     };
     match admin.trigger(request.full, request.allow_mass_delete).await {
         Ok(run_id) => json(
@@ -165,9 +162,8 @@ pub async fn replay(
         (None, true) => ReplayTarget::AllFailed,
         _ => return HttpResponse::BadRequest().body(format!("expected {expected}")),
     };
-    let admin = match operations(&state) {
-        Ok(a) => a,
-        Err(resp) => return resp,
+    let Some(admin) = state.admin.clone() else {
+        return unavailable();
     };
     use actix_web::http::StatusCode;
     match admin.replay(target).await {
@@ -191,9 +187,8 @@ async fn document(req: HttpRequest, state: web::Data<AppState>, which: Document)
     if let Some(resp) = refusal(&req, &state) {
         return resp;
     }
-    let admin = match operations(&state) {
-        Ok(a) => a,
-        Err(resp) => return resp,
+    let Some(admin) = state.admin.clone() else {
+        return unavailable();
     };
     match admin.document(which).await {
         Ok(doc) => json(actix_web::http::StatusCode::OK, &doc),

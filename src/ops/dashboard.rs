@@ -407,52 +407,44 @@ pub struct FailedDelivery {
     pub error: Option<String>,
 }
 
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = we)]
+struct StoredFailure {
+    id: i64,
+    event_type: Option<String>,
+    received_at: NaiveDateTime,
+    deliveries: i32,
+    contact_id: Option<i64>,
+    deal_id: Option<i64>,
+    error: Option<String>,
+}
+
 /// Failed deliveries with ids below `before` (all when `None`), newest first.
 pub fn failed(conn: &mut DbConn, before: Option<i64>) -> QueryResult<FailedPage> {
     let total: i64 = we::table
         .filter(we::status.eq(DeliveryStatus::Failed))
         .select(count_star())
         .get_result(conn)?;
-    let rows: Vec<(
-        i64,
-        Option<String>,
-        NaiveDateTime,
-        i32,
-        Option<i64>,
-        Option<i64>,
-        Option<String>,
-    )> = we::table
+    let rows: Vec<StoredFailure> = we::table
         .filter(we::status.eq(DeliveryStatus::Failed))
         .filter(we::id.lt(before.unwrap_or(i64::MAX)))
         .order(we::id.desc())
         .limit(FAILED_PAGE + 1)
-        .select((
-            we::id,
-            we::event_type,
-            we::received_at,
-            we::deliveries,
-            we::contact_id,
-            we::deal_id,
-            we::error,
-        ))
+        .select(StoredFailure::as_select())
         .load(conn)?;
     let more = rows.len() as i64 > FAILED_PAGE;
     let deliveries: Vec<FailedDelivery> = rows
         .into_iter()
         .take(FAILED_PAGE as usize)
-        .map(
-            |(id, event_type, received_at, deliveries, contact_id, deal_id, error)| {
-                FailedDelivery {
-                    id,
-                    event_type,
-                    received_at: utc(received_at),
-                    deliveries,
-                    contact_id,
-                    deal_id,
-                    error: error.map(|e| shorten(e, REASON_MAX_CHARS)),
-                }
-            },
-        )
+        .map(|r| FailedDelivery {
+            id: r.id,
+            event_type: r.event_type,
+            received_at: utc(r.received_at),
+            deliveries: r.deliveries,
+            contact_id: r.contact_id,
+            deal_id: r.deal_id,
+            error: r.error.map(|e| shorten(e, REASON_MAX_CHARS)),
+        })
         .collect();
     let next_before = more.then(|| deliveries.last().map(|d| d.id)).flatten();
     Ok(FailedPage {

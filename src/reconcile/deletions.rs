@@ -147,3 +147,18 @@ async fn detect_deals(
     }
     Ok(marked)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_guard_refusal_is_recognised_by_what_it_says() {
+        let refusal = guard("contacts", 500, 1_000, false).expect_err("too many");
+        assert!(is_guard_refusal(&format!("{refusal:#}")));
+        assert!(guard("contacts", 500, 1_000, true).is_ok());
+        assert!(!is_guard_refusal(
+            "the API answered 500 for GET /contacts; nothing was deleted."
+        ));
+    }
+}

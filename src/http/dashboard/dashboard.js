@@ -6,6 +6,7 @@
   const FAST_MS = 5000;   // overview, runs, failed deliveries
   const SLOW_MS = 15000;  // the two 24 h charts
   const CHART_HEIGHT = { deliveries: 260, backlog: 220, runs: 200 };
+  const DAY = 24 * 3600;
   const PALETTE = ['#4e79a7', '#59a14f', '#edc948', '#b07aa1', '#76b7b2', '#ff9da7',
     '#9c755f', '#bab0ac', '#86bcb6', '#f1ce63', '#a0cbe8', '#8cd17d'];
   const FAILED_COLOR = '#d62728';
@@ -494,6 +495,8 @@
       backlog.push(arr(d.backlog)[i] == null ? null : num(d.backlog[i]));
       lag.push(arr(d.lag_seconds)[i] == null ? null : num(d.lag_seconds[i]));
     });
+    const now = Date.now() / 1000;
+    state.backlogRange = [Math.min(xs[0], now - DAY), Math.max(xs[xs.length - 1], now) + 60];
     draw('backlog', 'backlog', () => ({
       series: [
         { label: 'Time' },
@@ -501,7 +504,8 @@
           value: (u, v) => (v == null ? '--' : fmtNum(v)) },
         { label: 'apply lag', scale: 's', stroke: '#e67e22', width: 1.5, value: (u, v) => (v == null ? '--' : fmtDuration(v)) },
       ],
-      scales: { x: { time: true, range: timeRange(300) }, count: { range: zeroUp }, s: { range: zeroUp } },
+      // the last 24 hours, like the deliveries chart, however few samples there are
+      scales: { x: { time: true, range: () => state.backlogRange }, count: { range: zeroUp }, s: { range: zeroUp } },
       axes: [
         {},
         { scale: 'count', label: 'pending deliveries', incrs: COUNT_INCRS, values: (u, ticks) => ticks.map((t) => fmtNum(t)) },
@@ -520,6 +524,10 @@
       col((r) => r.mode === 'incremental'), col((r) => r.mode === 'full'),
       col((r) => r.status === 'failed'), col((r) => r.status === 'running')];
     state.runIds = rs.map((x) => x.r.id);
+    // from the oldest run listed (at least the last 24 hours) to now, with a margin
+    const first = Math.min(rs[0].t, Date.now() / 1000 - DAY), last = Math.max(rs[rs.length - 1].t, Date.now() / 1000);
+    const pad = Math.max(600, (last - first) * 0.03);
+    state.runsRange = [first - pad, last + pad];
     draw('runs', 'runs', () => ({
       series: [
         { label: 'Started', value: (u, v, si, idx) => (idx == null ? '--' : 'run ' + state.runIds[idx] + ', ' + fmtTime(new Date(v * 1000).toISOString())) },
@@ -528,7 +536,7 @@
         Object.assign({ label: 'failed', value: (u, v) => (v == null ? '--' : 'failed') }, onlyPoints(FAILED_COLOR, 14, 'rgba(0,0,0,0)')),
         Object.assign({ label: 'running', value: (u, v) => (v == null ? '--' : 'running') }, onlyPoints('#16a34a', 14, 'rgba(0,0,0,0)')),
       ],
-      scales: { x: { time: true, range: (u, min, max) => { const p = Math.max(600, (max - min) * 0.04); return [min - p, max + p]; } },
+      scales: { x: { time: true, range: () => state.runsRange },
         y: { range: zeroUp } },
       axes: [{}, { label: 'duration', values: (u, ticks) => ticks.map(fmtShort) }],
       cursor: { points: { show: false } },
