@@ -338,3 +338,63 @@ async fn the_apply_backlog_is_sampled_from_the_start() {
         (&0.into(), &0.into())
     );
 }
+
+#[tokio::test]
+async fn a_full_run_the_mass_delete_guard_stopped_says_so_and_can_be_allowed_from_here() {
+    let site = Site::start_with(acmirror_sim::fake_ac::FakeAcConfig {
+        contacts: 250,
+        deals: 20,
+        rate_limit: 0,
+        ..Default::default()
+    })
+    .await;
+    let full = |allow: bool| {
+        let site = &site;
+        async move {
+            let (status, text) = site
+                .post_admin(
+                    "/admin/resync",
+                    serde_json::json!({ "full": true, "allow_mass_delete": allow }),
+                )
+                .await;
+            assert_eq!(status, 202, "{text}");
+            let started: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+            site.finished_run(started["run_id"].as_i64().expect("id"))
+                .await
+        }
+    };
+    assert_eq!(full(false).await["status"], "succeeded");
+    site.sim.delete_contacts(150);
+
+    let stopped = full(false).await;
+    assert_eq!(
+        (
+            &stopped["status"],
+            &stopped["mass_delete_guard"],
+            &stopped["records_deleted"]
+        ),
+        (&"failed".into(), &true.into(), &0.into()),
+        "{stopped}"
+    );
+    let why = stopped["error"].as_str().unwrap_or("");
+    assert!(
+        why.contains("nothing was deleted") && why.contains("--allow-mass-delete"),
+        "{why}"
+    );
+
+    let allowed = full(true).await;
+    assert_eq!(
+        (&allowed["status"], &allowed["mass_delete_guard"]),
+        (&"succeeded".into(), &false.into()),
+        "{allowed}"
+    );
+    assert_eq!(allowed["records_deleted"], 150, "{allowed}");
+    let overview = site.json("/admin/overview").await;
+    let contacts = overview["tables"]
+        .as_array()
+        .expect("tables")
+        .iter()
+        .find(|t| t["table"] == "contacts")
+        .map(|t| t["rows"].clone());
+    assert_eq!(contacts, Some(100.into()), "live contacts only");
+}

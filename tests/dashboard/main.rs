@@ -22,14 +22,18 @@ impl Site {
 
     /// With the simulator answering 429 above `rate_limit` requests per second (0: never).
     pub async fn start_limited(rate_limit: u32) -> Self {
-        let sim = FakeAc::start(FakeAcConfig {
+        Self::start_with(FakeAcConfig {
             contacts: 40,
             deals: 8,
             rate_limit,
             ..FakeAcConfig::default()
         })
         .await
-        .expect("simulator starts");
+    }
+
+    /// With a simulated account of this shape.
+    pub async fn start_with(config: FakeAcConfig) -> Self {
+        let sim = FakeAc::start(config).await.expect("simulator starts");
         let db = TestDb::fresh();
         let daemon = db
             .daemon(&[
