@@ -338,9 +338,14 @@ struct StoredRun {
 
 /// The newest [`RUNS_SHOWN`] runs, newest first.
 pub fn runs(conn: &mut DbConn, now: DateTime<Utc>) -> QueryResult<Vec<RunView>> {
+    newest_runs(conn, RUNS_SHOWN, now)
+}
+
+/// The newest `limit` runs, newest first, as of `now` (the time a running run has taken).
+pub fn newest_runs(conn: &mut DbConn, limit: i64, now: DateTime<Utc>) -> QueryResult<Vec<RunView>> {
     let rows: Vec<StoredRun> = sr::table
         .order(sr::id.desc())
-        .limit(RUNS_SHOWN)
+        .limit(limit)
         .select(StoredRun::as_select())
         .load(conn)?;
     Ok(rows

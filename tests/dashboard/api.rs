@@ -17,12 +17,14 @@ async fn every_document_needs_the_admin_token_and_the_page_does_not() {
     let site = Site::start().await;
     for path in DOCUMENTS {
         let anonymous = site
+            .app
             .client
             .get(site.url(path))
             .send()
             .await
             .expect("request");
         let wrong = site
+            .app
             .client
             .get(site.url(path))
             .bearer_auth("not-the-token")
@@ -45,6 +47,7 @@ async fn every_document_needs_the_admin_token_and_the_page_does_not() {
         ("/assets/uPlot.min.css", "text/css"),
     ] {
         let resp = site
+            .app
             .client
             .get(site.url(path))
             .send()
@@ -183,35 +186,20 @@ async fn a_failed_delivery_is_listed_with_its_reason_and_replays_once_its_cause_
     assert_eq!(site.json("/admin/overview").await["webhooks"]["failed"], 1);
 
     // While the cause remains, a replay fails again and says why.
-    let (status, text) = site
-        .post_admin("/admin/replay", serde_json::json!({ "id": id }))
-        .await;
-    assert_eq!(status, 200, "{text}");
-    let again: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let again = site.replay(id).await;
     assert_eq!(
         (again["failed"].as_i64(), again["applied"].as_i64()),
         (Some(1), Some(0))
     );
 
     site.accept_all().await;
-    let (status, text) = site
-        .post_admin("/admin/replay", serde_json::json!({ "id": id }))
-        .await;
-    assert_eq!(status, 200, "{text}");
-    let fixed: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let fixed = site.replay(id).await;
     assert_eq!(
         (fixed["applied"].as_i64(), fixed["failed"].as_i64()),
         (Some(1), Some(0))
     );
     assert_eq!(site.json("/admin/deliveries/failed").await["total"], 0);
-    let contacts = site.json("/admin/overview").await["tables"]
-        .as_array()
-        .expect("tables")
-        .iter()
-        .find(|t| t["table"] == "contacts")
-        .cloned()
-        .expect("contacts counted");
-    assert_eq!(contacts["rows"], 1);
+    assert_eq!(site.rows("contacts").await, Some(1.into()));
 
     let (status, _) = site
         .post_admin("/admin/replay", serde_json::json!({ "id": id + 1000 }))
@@ -272,17 +260,9 @@ async fn a_full_resync_started_here_is_listed_with_its_figures() {
     assert_eq!(run["phase"], "done", "{run}");
     assert_eq!(run["mass_delete_guard"], false, "{run}");
 
+    assert_eq!(site.rows("contacts").await, Some(40.into()));
+    assert_eq!(site.rows("deals").await, Some(8.into()));
     let overview = site.json("/admin/overview").await;
-    let rows = |table: &str| {
-        overview["tables"]
-            .as_array()
-            .expect("tables")
-            .iter()
-            .find(|t| t["table"] == table)
-            .map(|t| t["rows"].clone())
-    };
-    assert_eq!(rows("contacts"), Some(40.into()), "{overview}");
-    assert_eq!(rows("deals"), Some(8.into()), "{overview}");
     assert_eq!(
         overview["schedule"]["full"]["cron"],
         serde_json::Value::Null
@@ -389,12 +369,9 @@ async fn a_full_run_the_mass_delete_guard_stopped_says_so_and_can_be_allowed_fro
         "{allowed}"
     );
     assert_eq!(allowed["records_deleted"], 150, "{allowed}");
-    let overview = site.json("/admin/overview").await;
-    let contacts = overview["tables"]
-        .as_array()
-        .expect("tables")
-        .iter()
-        .find(|t| t["table"] == "contacts")
-        .map(|t| t["rows"].clone());
-    assert_eq!(contacts, Some(100.into()), "live contacts only");
+    assert_eq!(
+        site.rows("contacts").await,
+        Some(100.into()),
+        "live contacts only"
+    );
 }

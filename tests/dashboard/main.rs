@@ -3,16 +3,13 @@
 mod api;
 mod browser;
 
-use acmirror::app::Daemon;
 use acmirror_sim::fake_ac::{FakeAc, FakeAcConfig, FakeAcHandle};
-use acmirror_sim::harness::{TestDb, ADMIN_TOKEN, SECRET};
+use acmirror_sim::harness::{TestApp, ADMIN_TOKEN};
 
 /// A daemon whose reconciliation reads a small simulated account.
 pub struct Site {
-    pub db: TestDb,
+    pub app: TestApp,
     pub sim: FakeAcHandle,
-    pub daemon: Daemon,
-    pub client: reqwest::Client,
 }
 
 impl Site {
@@ -34,42 +31,28 @@ impl Site {
     /// With a simulated account of this shape.
     pub async fn start_with(config: FakeAcConfig) -> Self {
         let sim = FakeAc::start(config).await.expect("simulator starts");
-        let db = TestDb::fresh();
-        let daemon = db
-            .daemon(&[
-                ("ACMIRROR_AC_API_URL", &sim.base_url()),
-                ("ACMIRROR_AC_API_TOKEN", sim.api_token()),
-                ("ACMIRROR_AC_RATE_LIMIT", "100"),
-            ])
-            .await;
-        Self {
-            db,
-            sim,
-            daemon,
-            client: reqwest::Client::new(),
-        }
+        let app = TestApp::spawn_with(&[
+            ("ACMIRROR_AC_API_URL", &sim.base_url()),
+            ("ACMIRROR_AC_API_TOKEN", sim.api_token()),
+            ("ACMIRROR_AC_RATE_LIMIT", "100"),
+        ])
+        .await;
+        Self { app, sim }
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.daemon.addr)
+        self.app.url(path)
     }
 
     /// Posts a delivery; returns the status code.
     pub async fn post(&self, body: &str) -> u16 {
-        self.client
-            .post(self.url(&format!("/webhooks/activecampaign/{SECRET}")))
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(body.to_owned())
-            .send()
-            .await
-            .expect("request")
-            .status()
-            .as_u16()
+        self.app.post(body).await
     }
 
     /// GET of an admin endpoint with the token: status and body.
     pub async fn get(&self, path: &str) -> (u16, String) {
         let resp = self
+            .app
             .client
             .get(self.url(path))
             .bearer_auth(ADMIN_TOKEN)
@@ -89,6 +72,7 @@ impl Site {
     /// POST of an admin endpoint with a JSON body: status and body.
     pub async fn post_admin(&self, path: &str, body: serde_json::Value) -> (u16, String) {
         let resp = self
+            .app
             .client
             .post(self.url(path))
             .bearer_auth(ADMIN_TOKEN)
@@ -97,6 +81,26 @@ impl Site {
             .await
             .expect("request");
         (resp.status().as_u16(), resp.text().await.expect("body"))
+    }
+
+    /// Replays delivery `id` through `/admin/replay`; its outcome.
+    pub async fn replay(&self, id: i64) -> serde_json::Value {
+        let (status, text) = self
+            .post_admin("/admin/replay", serde_json::json!({ "id": id }))
+            .await;
+        assert_eq!(status, 200, "{text}");
+        serde_json::from_str(&text).expect("JSON")
+    }
+
+    /// The rows `/admin/overview` counts in `table`.
+    pub async fn rows(&self, table: &str) -> Option<serde_json::Value> {
+        let overview = self.json("/admin/overview").await;
+        overview["tables"]
+            .as_array()
+            .expect("tables")
+            .iter()
+            .find(|t| t["table"] == table)
+            .map(|t| t["rows"].clone())
     }
 
     /// Waits until no delivery is pending (the daemon's own worker applies them).
@@ -132,7 +136,7 @@ impl Site {
     /// Makes the database refuse contacts with this e-mail address, as a stand-in for any cause
     /// that makes a delivery fail; [`Site::accept_all`] removes the cause.
     pub async fn refuse_email(&self, email: &str) {
-        let statements: Vec<String> = if self.db.is_postgres() {
+        let statements: Vec<String> = if self.app.db.is_postgres() {
             vec![
                 format!(
                     "CREATE FUNCTION refuse_email() RETURNS trigger AS $$ BEGIN \
@@ -154,7 +158,7 @@ impl Site {
 
     /// Removes what [`Site::refuse_email`] added.
     pub async fn accept_all(&self) {
-        let statements = if self.db.is_postgres() {
+        let statements = if self.app.db.is_postgres() {
             vec![
                 "DROP TRIGGER refuse_email ON contacts".to_owned(),
                 "DROP FUNCTION refuse_email()".to_owned(),
@@ -166,13 +170,14 @@ impl Site {
     }
 
     async fn sql(&self, statements: Vec<String>) {
-        acmirror_sim::harness::with_conn(&self.daemon.pool, move |c| {
-            use diesel::RunQueryDsl;
-            for s in &statements {
-                diesel::sql_query(s).execute(c).expect("statement runs");
-            }
-        })
-        .await;
+        self.app
+            .with_conn(move |c| {
+                use diesel::RunQueryDsl;
+                for s in &statements {
+                    diesel::sql_query(s).execute(c).expect("statement runs");
+                }
+            })
+            .await;
     }
 }
 

@@ -257,7 +257,7 @@ pub fn collect_at(
         webhook_storage: storage::webhook_storage(conn, rows)?,
         webhooks,
         spool: spool_info(settings),
-        sync_runs: recent_runs(conn)?,
+        sync_runs: recent_runs(conn, now)?,
         schedule: Schedules {
             incremental: schedule_info(settings.reconcile_cron.as_ref(), now),
             full: schedule_info(settings.full_sync_cron.as_ref(), now),

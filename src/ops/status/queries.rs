@@ -7,7 +7,7 @@ use diesel::prelude::*;
 
 use super::{Counts, SyncRun, WebhookStats, RECENT_RUNS};
 use crate::db::schema::{
-    contact_tag_states as cts, contacts, deals, lists, sync_runs as sr, tags, webhook_events as we,
+    contact_tag_states as cts, contacts, deals, lists, tags, webhook_events as we,
 };
 use crate::db::DbConn;
 use crate::ops::utc;
@@ -76,38 +76,16 @@ pub(super) fn webhook_stats(conn: &mut DbConn, now: DateTime<Utc>) -> QueryResul
     })
 }
 
-/// A run as the status document shows it.
-#[derive(Queryable, Selectable)]
-#[diesel(table_name = sr)]
-struct StoredRun {
-    id: i64,
-    mode: String,
-    run_trigger: String,
-    status: String,
-    started_at: NaiveDateTime,
-    finished_at: Option<NaiveDateTime>,
-    api_requests: i64,
-    records_fetched: i64,
-    records_changed: i64,
-    records_deleted: i64,
-    error: Option<String>,
-}
-
-pub(super) fn recent_runs(conn: &mut DbConn) -> QueryResult<Vec<SyncRun>> {
-    let rows: Vec<StoredRun> = sr::table
-        .order(sr::id.desc())
-        .limit(RECENT_RUNS)
-        .select(StoredRun::as_select())
-        .load(conn)?;
-    Ok(rows
+pub(super) fn recent_runs(conn: &mut DbConn, now: DateTime<Utc>) -> QueryResult<Vec<SyncRun>> {
+    Ok(crate::ops::dashboard::newest_runs(conn, RECENT_RUNS, now)?
         .into_iter()
         .map(|r| SyncRun {
             id: r.id,
             mode: r.mode,
-            trigger: r.run_trigger,
-            status: r.status,
-            started_at: utc(r.started_at),
-            finished_at: r.finished_at.map(utc),
+            trigger: r.trigger,
+            status: r.status.to_owned(),
+            started_at: r.started_at,
+            finished_at: r.finished_at,
             api_requests: r.api_requests,
             records_fetched: r.records_fetched,
             records_changed: r.records_changed,
