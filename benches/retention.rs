@@ -6,7 +6,7 @@
 //! `cargo bench --bench retention -- [--rows 10000000] [--seconds 20] [--rate 1000]
 //!  [--connections 64] [--postgres]`
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use acmirror::app::Daemon;
 use acmirror::config::Settings;
@@ -23,16 +23,16 @@ const FILL_CHUNK: i64 = 250_000;
 /// Filler rows: `update` deliveries of distinct contacts, 60 to 61 days old, ~600-byte bodies.
 /// Hashes are sequential (`old…n`) and times increase with n, so every index is appended to.
 fn fill_sql(conn: &DbConn, from: i64, to: i64) -> String {
+    let bench::Series { with, from: source } = bench::series(conn, from, to);
     match conn {
         DbConn::Sqlite(_) => format!(
-            "WITH RECURSIVE s(n) AS (SELECT {from} UNION ALL SELECT n + 1 FROM s WHERE n < {to}) \
-             INSERT INTO webhook_events (body_sha256, event_type, occurred_at, received_at, \
+            "{with}INSERT INTO webhook_events (body_sha256, event_type, occurred_at, received_at, \
                last_received_at, initiated_from, contact_id, status, deliveries, applied_at, body) \
              SELECT printf('old%061d', n), 'update', t, t, t, 'admin', n, 'applied', 1, t, \
                CAST('type=update&date_time=2026-10-01T10%3A00%3A00-05%3A00&initiated_from=admin&contact%5Bid%5D=' \
                  || n || '&contact%5Bemail%5D=person' || n || '%40example.com&contact%5Bfirst_name%5D=Ada&pad=' \
                  || substr(hex(zeroblob(240)), 1, 480) AS BLOB) \
-             FROM (SELECT n, strftime('%Y-%m-%d %H:%M:%f', 'now', '-61 days', '+' || (n / 200) || ' seconds') AS t FROM s)"
+             FROM (SELECT n, strftime('%Y-%m-%d %H:%M:%f', 'now', '-61 days', '+' || (n / 200) || ' seconds') AS t FROM {source})"
         ),
         DbConn::Pg(_) => format!(
             "INSERT INTO webhook_events (body_sha256, event_type, occurred_at, received_at, \
@@ -42,29 +42,8 @@ fn fill_sql(conn: &DbConn, from: i64, to: i64) -> String {
                  || n || '&contact%5Bemail%5D=person' || n || '%40example.com&contact%5Bfirst_name%5D=Ada&pad=' \
                  || repeat('0', 480), 'UTF8') \
              FROM (SELECT n, (now() AT TIME ZONE 'UTC') - interval '61 days' + (n / 200) * interval '1 second' AS t \
-                   FROM generate_series({from}::bigint, {to}::bigint) AS n) AS g"
+                   FROM {source}) AS g"
         ),
-    }
-}
-
-async fn fill(pool: &Pool, rows: i64) {
-    let started = Instant::now();
-    let mut done = 0;
-    while done < rows {
-        let to = (done + FILL_CHUNK).min(rows);
-        let from = done + 1;
-        with_conn(pool, move |c| {
-            let sql = fill_sql(c, from, to);
-            diesel::sql_query(sql).execute(c).expect("fill chunk")
-        })
-        .await;
-        done = to;
-        if done % 1_000_000 == 0 || done == rows {
-            println!(
-                "  filled {done} rows in {:.0} s",
-                started.elapsed().as_secs_f64()
-            );
-        }
     }
 }
 
@@ -122,7 +101,7 @@ async fn main() {
         sizes.iter().max().unwrap_or(&0)
     );
     let pool = db.open().await;
-    fill(&pool, rows).await;
+    bench::fill(&pool, rows, FILL_CHUNK, true, fill_sql).await;
     settle(&pool).await;
 
     // Baseline on both sides of the pruning run, so that drift shows.
