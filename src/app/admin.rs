@@ -1,6 +1,7 @@
 //! `/admin/*` of `serve`: resyncs through the reconciler, replays through the running apply
 //! worker, and the documents of the status command and the dashboard.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -11,7 +12,7 @@ use tokio::sync::Notify;
 use crate::config::Settings;
 use crate::db::{blocking, write_tx_retrying, Pool, WriteGate};
 use crate::http::{Admin, Document, ReplayTarget, TriggerError};
-use crate::ops::dashboard::{self, ApiReach};
+use crate::ops::dashboard::{self, ApiReach, Counted};
 use crate::ops::replay;
 use crate::reconcile::{LogProgress, Mode, Reconciler, RunRequest, StartError, Trigger};
 
@@ -20,6 +21,9 @@ use crate::reconcile::{LogProgress, Mode, Reconciler, RunRequest, StartError, Tr
 const API_CHECK_EVERY: Duration = Duration::from_secs(300);
 /// After a failed check, the next one comes sooner.
 const API_RECHECK_AFTER_FAILURE: Duration = Duration::from_secs(60);
+/// Longest an overview waits for a count of the mirror's rows before it answers with the
+/// previous one.
+const COUNT_WAIT: Duration = Duration::from_millis(50);
 /// Longest a one-delivery replay waits for the apply worker.
 const REPLAY_WAIT: Duration = Duration::from_secs(10);
 
@@ -52,6 +56,10 @@ struct Inner {
     parts: Parts,
     webhook_url: OnceLock<String>,
     api: Arc<Mutex<ApiCheck>>,
+    /// The latest row counts of the mirrored tables.
+    counts: tokio::sync::watch::Sender<Option<Counted>>,
+    /// True while a count runs.
+    counting: Arc<AtomicBool>,
 }
 
 impl AdminOps {
@@ -61,6 +69,8 @@ impl AdminOps {
             parts,
             webhook_url: OnceLock::new(),
             api: Arc::default(),
+            counts: tokio::sync::watch::Sender::new(None),
+            counting: Arc::default(),
         }))
     }
 
@@ -115,6 +125,46 @@ impl AdminOps {
             });
         }
         reach
+    }
+
+    /// The row counts for an overview: counted now when that is cheap or due (a count runs
+    /// in the background, and an overview waits for it at most [`COUNT_WAIT`]), else the
+    /// latest ones. A large mirror's count thus never holds up the dashboard.
+    async fn table_rows(&self) -> Option<Counted> {
+        let mut latest = self.0.counts.subscribe();
+        let due = latest
+            .borrow_and_update()
+            .as_ref()
+            .is_none_or(|c| c.due(Utc::now()));
+        if !due {
+            return latest.borrow().clone();
+        }
+        if !self.0.counting.swap(true, Ordering::AcqRel) {
+            let (pool, counts, counting) = (
+                self.0.parts.pool.clone(),
+                self.0.counts.clone(),
+                self.0.counting.clone(),
+            );
+            tokio::spawn(async move {
+                let started = Instant::now();
+                match blocking(&pool, |conn| Ok(dashboard::table_rows(conn)?)).await {
+                    Ok(tables) => {
+                        counts.send_replace(Some(Counted {
+                            tables,
+                            at: Utc::now(),
+                            took: started.elapsed(),
+                        }));
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %format!("{e:#}"), "could not count the mirror's rows")
+                    }
+                }
+                counting.store(false, Ordering::Release);
+            });
+        }
+        let _ = tokio::time::timeout(COUNT_WAIT, latest.changed()).await;
+        let counted = latest.borrow().clone();
+        counted
     }
 
     /// Requeues one delivery, wakes the apply worker and waits for its outcome.
@@ -188,9 +238,9 @@ impl Admin for AdminOps {
         let ops = self.clone();
         Box::pin(async move {
             let (pool, settings) = (ops.0.parts.pool.clone(), ops.0.parts.settings.clone());
-            let api = match which {
-                Document::Overview => ops.api_reach(),
-                _ => ApiReach::default(),
+            let (api, counted) = match which {
+                Document::Overview => (ops.api_reach(), ops.table_rows().await),
+                _ => (ApiReach::default(), None),
             };
             let webhook_url = ops.0.webhook_url.get().cloned();
             blocking(&pool, move |conn| {
@@ -204,6 +254,7 @@ impl Admin for AdminOps {
                         &settings,
                         webhook_url,
                         api,
+                        counted,
                         now,
                     )?)?,
                     Document::DeliveriesPerMinute => {

@@ -44,6 +44,8 @@ pub struct Overview {
     pub webhooks: Intake,
     /// Rows per mirrored table.
     pub tables: Vec<TableRows>,
+    /// When the rows were counted (`None` while the first count runs).
+    pub tables_counted_at: Option<DateTime<Utc>>,
     /// When reconciliation runs next.
     pub schedule: Schedules,
     /// Whether the API answers.
@@ -162,12 +164,41 @@ pub fn intake(conn: &mut DbConn, now: DateTime<Utc>) -> QueryResult<Intake> {
     })
 }
 
-/// The overview, with the webhook URL and API check the caller knows.
+/// Row counts as of a time, and how long counting took.
+#[derive(Debug, Clone)]
+pub struct Counted {
+    /// The counts.
+    pub tables: Vec<TableRows>,
+    /// When they were counted.
+    pub at: DateTime<Utc>,
+    /// How long the count took.
+    pub took: std::time::Duration,
+}
+
+/// A count that takes less than this is repeated for every overview.
+pub const CHEAP_COUNT: std::time::Duration = std::time::Duration::from_millis(20);
+
+impl Counted {
+    /// Whether the counts should be taken again at `now`: always when counting is cheap
+    /// (under [`CHEAP_COUNT`]), else once they are older than 10 s or 50 times the count's
+    /// own time, so that counting a large mirror takes at most 2% of one connection's time
+    /// however many dashboards are open.
+    pub fn due(&self, now: DateTime<Utc>) -> bool {
+        if self.took < CHEAP_COUNT {
+            return true;
+        }
+        let every = (self.took * 50).max(std::time::Duration::from_secs(10));
+        (now - self.at).to_std().unwrap_or_default() >= every
+    }
+}
+
+/// The overview, with the webhook URL, API check and row counts the caller knows.
 pub fn overview(
     conn: &mut DbConn,
     settings: &Settings,
     webhook_url: Option<String>,
     api: ApiReach,
+    counted: Option<Counted>,
     now: DateTime<Utc>,
 ) -> QueryResult<Overview> {
     Ok(Overview {
@@ -178,7 +209,8 @@ pub fn overview(
         },
         webhook_url,
         webhooks: intake(conn, now)?,
-        tables: table_rows(conn)?,
+        tables_counted_at: counted.as_ref().map(|c| c.at),
+        tables: counted.map(|c| c.tables).unwrap_or_default(),
         schedule: Schedules {
             incremental: schedule_info(settings.reconcile_cron.as_ref(), now),
             full: schedule_info(settings.full_sync_cron.as_ref(), now),
@@ -470,6 +502,22 @@ fn shorten(mut s: String, max_chars: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cheap_counts_are_always_due_and_costly_ones_at_intervals_that_grow_with_their_cost() {
+        let at = Utc::now();
+        let counted = |ms: u64| Counted {
+            tables: Vec::new(),
+            at,
+            took: std::time::Duration::from_millis(ms),
+        };
+        let later = |s: i64| at + Duration::seconds(s);
+        assert!(counted(5).due(at));
+        assert!(!counted(250).due(later(9)));
+        assert!(counted(250).due(later(13)));
+        assert!(!counted(1_000).due(later(49)));
+        assert!(counted(1_000).due(later(50)));
+    }
 
     #[test]
     fn long_reasons_are_cut_on_a_character_boundary() {

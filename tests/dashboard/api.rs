@@ -199,7 +199,7 @@ async fn a_failed_delivery_is_listed_with_its_reason_and_replays_once_its_cause_
         (Some(1), Some(0))
     );
     assert_eq!(site.json("/admin/deliveries/failed").await["total"], 0);
-    assert_eq!(site.rows("contacts").await, Some(1.into()));
+    site.expect_rows("contacts", 1).await;
 
     let (status, _) = site
         .post_admin("/admin/replay", serde_json::json!({ "id": id + 1000 }))
@@ -260,8 +260,8 @@ async fn a_full_resync_started_here_is_listed_with_its_figures() {
     assert_eq!(run["phase"], "done", "{run}");
     assert_eq!(run["mass_delete_guard"], false, "{run}");
 
-    assert_eq!(site.rows("contacts").await, Some(40.into()));
-    assert_eq!(site.rows("deals").await, Some(8.into()));
+    site.expect_rows("contacts", 40).await;
+    site.expect_rows("deals", 8).await;
     let overview = site.json("/admin/overview").await;
     assert_eq!(
         overview["schedule"]["full"]["cron"],
@@ -369,9 +369,6 @@ async fn a_full_run_the_mass_delete_guard_stopped_says_so_and_can_be_allowed_fro
         "{allowed}"
     );
     assert_eq!(allowed["records_deleted"], 150, "{allowed}");
-    assert_eq!(
-        site.rows("contacts").await,
-        Some(100.into()),
-        "live contacts only"
-    );
+    // Live contacts only.
+    site.expect_rows("contacts", 100).await;
 }

@@ -92,15 +92,24 @@ impl Site {
         serde_json::from_str(&text).expect("JSON")
     }
 
-    /// The rows `/admin/overview` counts in `table`.
-    pub async fn rows(&self, table: &str) -> Option<serde_json::Value> {
-        let overview = self.json("/admin/overview").await;
-        overview["tables"]
-            .as_array()
-            .expect("tables")
-            .iter()
-            .find(|t| t["table"] == table)
-            .map(|t| t["rows"].clone())
+    /// Waits until `/admin/overview` counts `rows` in `table` (counts of a mirror that takes
+    /// long to count, as a busy test machine may, are taken again at most every 10 s).
+    pub async fn expect_rows(&self, table: &str, rows: i64) {
+        let mut seen = serde_json::Value::Null;
+        for _ in 0..300 {
+            let overview = self.json("/admin/overview").await;
+            seen = overview["tables"]
+                .as_array()
+                .expect("tables")
+                .iter()
+                .find(|t| t["table"] == table)
+                .map_or(serde_json::Value::Null, |t| t["rows"].clone());
+            if seen == rows {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("{table}: {seen} rows, not {rows}, after 30 s");
     }
 
     /// Waits until no delivery is pending (the daemon's own worker applies them).
