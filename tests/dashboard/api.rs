@@ -237,14 +237,7 @@ async fn replay_all_hands_every_failed_delivery_to_the_apply_worker() {
 #[tokio::test]
 async fn a_full_resync_started_here_is_listed_with_its_figures() {
     let site = Site::start().await;
-    let (status, text) = site
-        .post_admin("/admin/resync", serde_json::json!({ "full": true }))
-        .await;
-    assert_eq!(status, 202, "{text}");
-    let started: serde_json::Value = serde_json::from_str(&text).expect("JSON");
-    let run = site
-        .finished_run(started["run_id"].as_i64().expect("id"))
-        .await;
+    let run = site.full_resync(false).await;
 
     assert_eq!(
         (&run["status"], &run["mode"], &run["trigger"]),
@@ -280,14 +273,7 @@ async fn a_full_resync_started_here_is_listed_with_its_figures() {
 #[tokio::test]
 async fn a_run_that_met_rate_limits_counts_its_429s() {
     let site = Site::start_limited(4).await;
-    let (status, text) = site
-        .post_admin("/admin/resync", serde_json::json!({ "full": true }))
-        .await;
-    assert_eq!(status, 202, "{text}");
-    let started: serde_json::Value = serde_json::from_str(&text).expect("JSON");
-    let run = site
-        .finished_run(started["run_id"].as_i64().expect("id"))
-        .await;
+    let run = site.full_resync(false).await;
     assert_eq!(run["status"], "succeeded", "{run}");
     let limited = run["rate_limited"].as_i64().expect("429s");
     assert!(limited > 0, "{run}");
@@ -328,25 +314,10 @@ async fn a_full_run_the_mass_delete_guard_stopped_says_so_and_can_be_allowed_fro
         ..Default::default()
     })
     .await;
-    let full = |allow: bool| {
-        let site = &site;
-        async move {
-            let (status, text) = site
-                .post_admin(
-                    "/admin/resync",
-                    serde_json::json!({ "full": true, "allow_mass_delete": allow }),
-                )
-                .await;
-            assert_eq!(status, 202, "{text}");
-            let started: serde_json::Value = serde_json::from_str(&text).expect("JSON");
-            site.finished_run(started["run_id"].as_i64().expect("id"))
-                .await
-        }
-    };
-    assert_eq!(full(false).await["status"], "succeeded");
+    assert_eq!(site.full_resync(false).await["status"], "succeeded");
     site.sim.delete_contacts(150);
 
-    let stopped = full(false).await;
+    let stopped = site.full_resync(false).await;
     assert_eq!(
         (
             &stopped["status"],
@@ -362,7 +333,7 @@ async fn a_full_run_the_mass_delete_guard_stopped_says_so_and_can_be_allowed_fro
         "{why}"
     );
 
-    let allowed = full(true).await;
+    let allowed = site.full_resync(true).await;
     assert_eq!(
         (&allowed["status"], &allowed["mass_delete_guard"]),
         (&"succeeded".into(), &false.into()),

@@ -124,6 +124,20 @@ impl Site {
         panic!("deliveries stayed pending for 10 s");
     }
 
+    /// Starts a full run through `/admin/resync` and waits for it; its row of `/admin/runs`.
+    pub async fn full_resync(&self, allow_mass_delete: bool) -> serde_json::Value {
+        let (status, text) = self
+            .post_admin(
+                "/admin/resync",
+                serde_json::json!({ "full": true, "allow_mass_delete": allow_mass_delete }),
+            )
+            .await;
+        assert_eq!(status, 202, "{text}");
+        let started: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        self.finished_run(started["run_id"].as_i64().expect("id"))
+            .await
+    }
+
     /// Waits for run `id` to finish; returns its row of `/admin/runs`.
     pub async fn finished_run(&self, id: i64) -> serde_json::Value {
         for _ in 0..600 {
