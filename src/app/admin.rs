@@ -2,7 +2,7 @@
 //! worker, and the documents of the status command and the dashboard.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -41,11 +41,52 @@ pub struct Parts {
     pub applied: Arc<Notify>,
 }
 
-/// The last API check and whether one is under way.
-#[derive(Default)]
-struct ApiCheck {
-    last: Option<(Instant, ApiReach)>,
-    running: bool,
+/// A value refreshed in the background, one refresh at a time, so that no request waits
+/// longer than it chooses for a slow source (the API, a count of a large mirror).
+struct Refreshed<T> {
+    latest: tokio::sync::watch::Sender<Option<T>>,
+    running: Arc<AtomicBool>,
+}
+
+impl<T: Clone + Send + Sync + 'static> Refreshed<T> {
+    fn new() -> Self {
+        Self {
+            latest: tokio::sync::watch::Sender::new(None),
+            running: Arc::default(),
+        }
+    }
+
+    /// The latest value. When there is none or `due` says it is stale, starts `refresh` unless
+    /// one runs, and waits for a new value at most `wait`. A refresh that gives `None` keeps
+    /// the previous value.
+    async fn get<F>(
+        &self,
+        due: impl FnOnce(&T) -> bool,
+        wait: Duration,
+        refresh: impl FnOnce() -> F,
+    ) -> Option<T>
+    where
+        F: std::future::Future<Output = Option<T>> + Send + 'static,
+    {
+        let mut latest = self.latest.subscribe();
+        if !latest.borrow_and_update().as_ref().is_none_or(due) {
+            return latest.borrow().clone();
+        }
+        if !self.running.swap(true, Ordering::AcqRel) {
+            let (job, sender, running) = (refresh(), self.latest.clone(), self.running.clone());
+            tokio::spawn(async move {
+                if let Some(value) = job.await {
+                    sender.send_replace(Some(value));
+                }
+                running.store(false, Ordering::Release);
+            });
+        }
+        if !wait.is_zero() {
+            let _ = tokio::time::timeout(wait, latest.changed()).await;
+        }
+        let value = latest.borrow().clone();
+        value
+    }
 }
 
 /// Serves `/admin/*`; clones share one state.
@@ -55,11 +96,10 @@ pub struct AdminOps(Arc<Inner>);
 struct Inner {
     parts: Parts,
     webhook_url: OnceLock<String>,
-    api: Arc<Mutex<ApiCheck>>,
+    /// The last API check: when it ended and what it found.
+    api: Refreshed<(Instant, ApiReach)>,
     /// The latest row counts of the mirrored tables.
-    counts: tokio::sync::watch::Sender<Option<Counted>>,
-    /// True while a count runs.
-    counting: Arc<AtomicBool>,
+    counts: Refreshed<Counted>,
 }
 
 impl AdminOps {
@@ -68,9 +108,8 @@ impl AdminOps {
         Self(Arc::new(Inner {
             parts,
             webhook_url: OnceLock::new(),
-            api: Arc::default(),
-            counts: tokio::sync::watch::Sender::new(None),
-            counting: Arc::default(),
+            api: Refreshed::new(),
+            counts: Refreshed::new(),
         }))
     }
 
@@ -81,90 +120,60 @@ impl AdminOps {
 
     /// The last API check's outcome; starts a new check in the background when it is stale,
     /// so that no dashboard request waits for the API.
-    fn api_reach(&self) -> ApiReach {
-        let settings = &self.0.parts.settings;
-        let Some(api) = settings.api.clone() else {
+    async fn api_reach(&self) -> ApiReach {
+        let Some(api) = self.0.parts.settings.api.clone() else {
             return ApiReach::default();
         };
-        let mut reach = ApiReach {
+        let url = Some(crate::ops::status::public_api_url(&api.url));
+        let stale = |(at, last): &(Instant, ApiReach)| {
+            let every = if last.reachable == Some(true) {
+                API_CHECK_EVERY
+            } else {
+                API_RECHECK_AFTER_FAILURE
+            };
+            at.elapsed() >= every
+        };
+        let check = || async move {
+            let outcome = crate::ops::status::probe_api(&api).await;
+            let found = ApiReach {
+                reachable: Some(outcome.is_ok()),
+                checked_at: Some(Utc::now()),
+                error: outcome.err(),
+                ..ApiReach::default()
+            };
+            Some((Instant::now(), found))
+        };
+        let last = self.0.api.get(stale, Duration::ZERO, check).await;
+        ApiReach {
             configured: true,
-            url: Some(crate::ops::status::public_api_url(&api.url)),
-            ..ApiReach::default()
-        };
-        let mut check = self.0.api.lock().unwrap_or_else(|p| p.into_inner());
-        let stale = match &check.last {
-            None => true,
-            Some((at, last)) => {
-                let every = if last.reachable == Some(true) {
-                    API_CHECK_EVERY
-                } else {
-                    API_RECHECK_AFTER_FAILURE
-                };
-                at.elapsed() >= every
-            }
-        };
-        if let Some((_, last)) = &check.last {
-            reach.reachable = last.reachable;
-            reach.checked_at = last.checked_at;
-            reach.error = last.error.clone();
+            url,
+            ..last.map(|(_, reach)| reach).unwrap_or_default()
         }
-        if stale && !check.running {
-            check.running = true;
-            let shared = self.0.api.clone();
-            tokio::spawn(async move {
-                let outcome = crate::ops::status::probe_api(&api).await;
-                let result = ApiReach {
-                    reachable: Some(outcome.is_ok()),
-                    checked_at: Some(Utc::now()),
-                    error: outcome.err(),
-                    ..ApiReach::default()
-                };
-                let mut check = shared.lock().unwrap_or_else(|p| p.into_inner());
-                check.last = Some((Instant::now(), result));
-                check.running = false;
-            });
-        }
-        reach
     }
 
     /// The row counts for an overview: counted now when that is cheap or due (a count runs
     /// in the background, and an overview waits for it at most [`COUNT_WAIT`]), else the
     /// latest ones. A large mirror's count thus never holds up the dashboard.
     async fn table_rows(&self) -> Option<Counted> {
-        let mut latest = self.0.counts.subscribe();
-        let due = latest
-            .borrow_and_update()
-            .as_ref()
-            .is_none_or(|c| c.due(Utc::now()));
-        if !due {
-            return latest.borrow().clone();
-        }
-        if !self.0.counting.swap(true, Ordering::AcqRel) {
-            let (pool, counts, counting) = (
-                self.0.parts.pool.clone(),
-                self.0.counts.clone(),
-                self.0.counting.clone(),
-            );
-            tokio::spawn(async move {
-                let started = Instant::now();
-                match blocking(&pool, |conn| Ok(dashboard::table_rows(conn)?)).await {
-                    Ok(tables) => {
-                        counts.send_replace(Some(Counted {
-                            tables,
-                            at: Utc::now(),
-                            took: started.elapsed(),
-                        }));
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %format!("{e:#}"), "could not count the mirror's rows")
-                    }
+        let pool = self.0.parts.pool.clone();
+        let count = || async move {
+            let started = Instant::now();
+            match blocking(&pool, |conn| Ok(dashboard::table_rows(conn)?)).await {
+                Ok(tables) => Some(Counted {
+                    tables,
+                    at: Utc::now(),
+                    took: started.elapsed(),
+                }),
+                Err(e) => {
+                    tracing::warn!(error = %format!("{e:#}"), "could not count the mirror's rows");
+                    None
                 }
-                counting.store(false, Ordering::Release);
-            });
-        }
-        let _ = tokio::time::timeout(COUNT_WAIT, latest.changed()).await;
-        let counted = latest.borrow().clone();
-        counted
+            }
+        };
+        self.0
+            .counts
+            .get(|c| c.due(Utc::now()), COUNT_WAIT, count)
+            .await
     }
 
     /// Requeues one delivery, wakes the apply worker and waits for its outcome.
@@ -238,17 +247,22 @@ impl Admin for AdminOps {
         let ops = self.clone();
         Box::pin(async move {
             let (pool, settings) = (ops.0.parts.pool.clone(), ops.0.parts.settings.clone());
+            if which == Document::Status {
+                return tokio::task::spawn_blocking(move || {
+                    crate::ops::status::document(&pool, &settings)
+                })
+                .await
+                .map_err(|e| format!("the status document panicked: {e}"))?;
+            }
             let (api, counted) = match which {
-                Document::Overview => (ops.api_reach(), ops.table_rows().await),
+                Document::Overview => (ops.api_reach().await, ops.table_rows().await),
                 _ => (ApiReach::default(), None),
             };
             let webhook_url = ops.0.webhook_url.get().cloned();
             blocking(&pool, move |conn| {
                 let now = Utc::now();
                 Ok(match which {
-                    Document::Status => {
-                        serde_json::to_value(crate::ops::status::collect_at(conn, &settings, now)?)?
-                    }
+                    Document::Status => unreachable!("answered above"),
                     Document::Overview => serde_json::to_value(dashboard::overview(
                         conn,
                         &settings,

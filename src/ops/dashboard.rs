@@ -148,17 +148,12 @@ pub fn intake(conn: &mut DbConn, now: DateTime<Utc>) -> QueryResult<Intake> {
         .filter(we::status.eq(DeliveryStatus::Failed))
         .select(count_star())
         .get_result(conn)?;
-    let last: Option<(NaiveDateTime, Option<String>)> = we::table
-        .order((we::received_at.desc(), we::id.desc()))
-        .select((we::received_at, we::event_type))
-        .first(conn)
-        .optional()?;
-    let oldest = oldest.map(utc);
+    let last = history::newest(conn)?;
     Ok(Intake {
         pending,
         failed,
-        oldest_pending_received_at: oldest,
-        apply_lag_seconds: oldest.map_or(0, |t| (now - t).num_seconds().max(0)),
+        oldest_pending_received_at: oldest.map(utc),
+        apply_lag_seconds: history::lag_seconds(oldest, now.naive_utc()),
         last_received_at: last.as_ref().map(|(t, _)| utc(*t)),
         last_event_type: last.and_then(|(_, t)| t),
     })

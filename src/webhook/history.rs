@@ -129,18 +129,39 @@ pub fn backlog(conn: &mut DbConn) -> QueryResult<(i64, Option<NaiveDateTime>)> {
         .filter(we::status.eq(DeliveryStatus::Pending))
         .select(count_star())
         .get_result(conn)?;
-    let oldest: Option<NaiveDateTime> = we::table
+    Ok((pending, oldest_pending(conn)?))
+}
+
+/// When the oldest pending delivery arrived (the start of the `(status, received_at)` index's
+/// pending range).
+pub fn oldest_pending(conn: &mut DbConn) -> QueryResult<Option<NaiveDateTime>> {
+    we::table
         .filter(we::status.eq(DeliveryStatus::Pending))
         .select(min(we::received_at))
-        .get_result(conn)?;
-    Ok((pending, oldest))
+        .get_result(conn)
+}
+
+/// The apply lag at `now`: the age in seconds of the oldest pending delivery, 0 when none is.
+pub fn lag_seconds(oldest_pending: Option<NaiveDateTime>, now: NaiveDateTime) -> i64 {
+    oldest_pending.map_or(0, |t| (now - t).num_seconds().max(0))
+}
+
+/// The newest delivery: when it arrived and its type.
+pub fn newest(conn: &mut DbConn) -> QueryResult<Option<(NaiveDateTime, Option<String>)>> {
+    we::table
+        // `received_at` is indexed; `last_received_at` (moved by repeats) is not, and sorting
+        // by it would read every row, bodies included.
+        .order((we::received_at.desc(), we::id.desc()))
+        .select((we::received_at, we::event_type))
+        .first(conn)
+        .optional()
 }
 
 /// Records the backlog as of `now` (once per minute: a second sample of the same minute, from
 /// another replica, is dropped) and prunes history older than [`KEPT`].
 pub fn sample(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<()> {
     let (pending, oldest) = backlog(conn)?;
-    let lag = oldest.map_or(0, |t| (now - t).num_seconds().max(0));
+    let lag = lag_seconds(oldest, now);
     let at = minute_of(now);
     with_backend!(&mut *conn, |c| diesel::insert_into(samples::table)
         .values((

@@ -271,7 +271,7 @@ pub fn collect_at(
     })
 }
 
-/// The status document as JSON, from a pool: what `ResyncTrigger::status` returns.
+/// The status document as JSON, from a pool: what `GET /admin/status` serves.
 pub fn document(pool: &crate::db::Pool, settings: &Settings) -> Result<serde_json::Value, String> {
     let mut conn = pool.get().map_err(|e| e.to_string())?;
     let status = collect(&mut conn, settings).map_err(|e| e.to_string())?;

@@ -1,8 +1,8 @@
 //! The queries behind the status document. Each reads an index or a small table, never
 //! the delivery bodies, so that status stays cheap on a large `webhook_events`.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
-use diesel::dsl::{count_star, min};
+use chrono::{DateTime, Utc};
+use diesel::dsl::count_star;
 use diesel::prelude::*;
 
 use super::{Counts, SyncRun, WebhookStats, RECENT_RUNS};
@@ -11,6 +11,7 @@ use crate::db::schema::{
 };
 use crate::db::DbConn;
 use crate::ops::utc;
+use crate::webhook::history;
 use crate::webhook::status::DeliveryStatus;
 
 pub(super) fn counts(conn: &mut DbConn) -> QueryResult<Counts> {
@@ -52,18 +53,8 @@ pub(super) fn webhook_stats(conn: &mut DbConn, now: DateTime<Utc>) -> QueryResul
             .find(|(k, _)| k == s.as_str())
             .map_or(0, |(_, n)| *n)
     };
-    let last: Option<(NaiveDateTime, Option<String>)> = we::table
-        // `received_at` is indexed; `last_received_at` (moved by repeats) is not, and sorting
-        // by it would read every row, bodies included.
-        .order((we::received_at.desc(), we::id.desc()))
-        .select((we::received_at, we::event_type))
-        .first(conn)
-        .optional()?;
-    let oldest_pending: Option<NaiveDateTime> = we::table
-        .filter(we::status.eq(DeliveryStatus::Pending))
-        .select(min(we::received_at))
-        .get_result(conn)?;
-    let oldest_pending = oldest_pending.map(utc);
+    let last = history::newest(conn)?;
+    let oldest_pending = history::oldest_pending(conn)?;
     Ok(WebhookStats {
         last_received_at: last.as_ref().map(|(t, _)| utc(*t)),
         last_event_type: last.and_then(|(_, t)| t),
@@ -71,8 +62,8 @@ pub(super) fn webhook_stats(conn: &mut DbConn, now: DateTime<Utc>) -> QueryResul
         applied: n(DeliveryStatus::Applied),
         ignored: n(DeliveryStatus::Ignored),
         failed: n(DeliveryStatus::Failed),
-        oldest_pending_received_at: oldest_pending,
-        apply_lag_seconds: oldest_pending.map_or(0, |t| (now - t).num_seconds().max(0)),
+        oldest_pending_received_at: oldest_pending.map(utc),
+        apply_lag_seconds: history::lag_seconds(oldest_pending, now.naive_utc()),
     })
 }
 
